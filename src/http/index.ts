@@ -1,0 +1,5 @@
+export * from './range.js'
+export * from './conditional.js'
+export * from './send.js'
+export * from './content-type.js'
+export * from './route-label.js'

@@ -1,0 +1,42 @@
+/**
+ * Accept negotiation for manifests.
+ *
+ * Rule: the stored bytes are served as they are. The one exception, as
+ * registry:2 does for clients that predate manifest lists: a manifest asked
+ * for *by tag* whose stored type is an index or manifest list, from a client
+ * whose Accept names at least one manifest type but no list type (and no
+ * wildcard), is answered with the index's linux/amd64 child instead. A client
+ * that sends no Accept, or `*` `/` `*`, gets the stored bytes.
+ */
+import { LIST_TYPES, MANIFEST_TYPES, type Descriptor } from './media-types.js'
+
+/**
+ * Parses Accept into lower-case media types without parameters. Clients send
+ * several header lines (skopeo, docker) or one comma list (containerd); Node
+ * joins repeated Accept lines with ", ", so both arrive as one list.
+ */
+export const parseAccept = (header: string | string[] | null | undefined): string[] => {
+  if (!header) return []
+  const joined = Array.isArray(header) ? header.join(',') : header
+  const out: string[] = []
+  for (const part of joined.split(',')) {
+    const type = part.split(';', 1)[0]!.trim().toLowerCase()
+    if (type) out.push(type)
+  }
+  return out
+}
+
+export const wantsPlatformChild = (storedType: string, accepts: readonly string[]): boolean => {
+  if (!LIST_TYPES.has(storedType)) return false
+  if (accepts.length === 0) return false
+  if (accepts.some((a) => a === '*/*' || a === 'application/*' || LIST_TYPES.has(a))) return false
+  return accepts.some((a) => MANIFEST_TYPES.has(a))
+}
+
+export const DEFAULT_PLATFORM = { os: 'linux', architecture: 'amd64' } as const
+
+/** The child of an index for linux/amd64, as registry:2 picks it. */
+export const pickDefaultPlatform = (manifests: readonly Descriptor[]): Descriptor | undefined =>
+  manifests.find(
+    (d) => d.platform?.os === DEFAULT_PLATFORM.os && d.platform?.architecture === DEFAULT_PLATFORM.architecture,
+  )

@@ -1,0 +1,152 @@
+/**
+ * OCI image layouts (image-spec image-layout.md), read in place:
+ *
+ *   <root>/oci-layout            {"imageLayoutVersion": "1.0.0"}
+ *   <root>/index.json            an image index; its manifests are the entry points
+ *   <root>/blobs/<alg>/<hex>     content
+ *
+ * Tags come from the `org.opencontainers.image.ref.name` annotation of the
+ * entries of index.json. A plain tag (`v1.2`) belongs to the layout's
+ * repository name (configured, else the folder's name). A full reference
+ * (`docker.io/library/nginx:1.25`, `calico/node:v3.26`) names its own
+ * repository, the host dropped as Docker names are stored
+ * (`docker.io/library/nginx` → `library/nginx`). Every blob of the layout
+ * belongs to every repository it holds: the layout has no per-repository
+ * links.
+ */
+import { readFile, stat } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { basename, join, resolve } from 'node:path'
+import { isValidName, isValidTag, parseDigest, type Digest } from '../grammar.js'
+import { normalizeUpstream } from '../resolve.js'
+import { isListType, parseManifest, type Descriptor } from '../media-types.js'
+import type { ImageStore } from './types.js'
+
+export const REF_NAME = 'org.opencontainers.image.ref.name'
+
+interface LayoutIndex {
+  /** repository → tag → digest */
+  tags: Map<string, Map<string, Digest>>
+  /** repository → manifest digests listed in index.json for it */
+  entries: Map<string, Digest[]>
+}
+
+/** Whether a folder is an OCI image layout. */
+export const isOciLayout = (dir: string): boolean => existsSync(join(dir, 'oci-layout')) && existsSync(join(dir, 'index.json'))
+
+/** Splits a ref.name into repository and tag; undefined when it is neither a tag nor `name:tag`. */
+export const splitRefName = (refName: string, defaultRepo: string): { repo: string; tag: string } | undefined => {
+  if (isValidTag(refName)) return { repo: defaultRepo, tag: refName }
+  const slash = refName.lastIndexOf('/')
+  const colon = refName.lastIndexOf(':')
+  if (colon <= slash) return undefined
+  const tag = refName.slice(colon + 1)
+  if (!isValidTag(tag)) return undefined
+  const upstream = normalizeUpstream(refName)
+  const repo = upstream.slice(upstream.indexOf('/') + 1)
+  return isValidName(repo) ? { repo, tag } : undefined
+}
+
+export class OciLayoutStore implements ImageStore {
+  readonly label: string
+  readonly root: string
+  readonly name: string
+  private cache: { key: string; index: LayoutIndex } | undefined
+
+  constructor(root: string, name?: string) {
+    this.root = resolve(root)
+    this.name = name ?? basename(this.root).toLowerCase()
+    this.label = `oci-layout:${this.root}`
+  }
+
+  /** Parses index.json, once per change of its size or mtime. */
+  private async index(): Promise<LayoutIndex> {
+    const path = join(this.root, 'index.json')
+    let key: string
+    try {
+      const st = await stat(path)
+      key = `${st.size}:${st.mtimeMs}`
+    } catch {
+      return { tags: new Map(), entries: new Map() }
+    }
+    if (this.cache?.key === key) return this.cache.index
+    const index: LayoutIndex = { tags: new Map(), entries: new Map() }
+    let doc: { manifests?: Descriptor[] }
+    try {
+      doc = JSON.parse(await readFile(path, 'utf8'))
+    } catch {
+      return index
+    }
+    for (const d of Array.isArray(doc.manifests) ? doc.manifests : []) {
+      const digest = typeof d?.digest === 'string' ? parseDigest(d.digest) : undefined
+      if (!digest) continue
+      const refName = d.annotations?.[REF_NAME]
+      const split = refName ? splitRefName(refName, this.name) : undefined
+      const repo = split?.repo ?? this.name
+      if (!isValidName(repo)) continue
+      const list = index.entries.get(repo) ?? []
+      list.push(digest)
+      index.entries.set(repo, list)
+      if (split) {
+        const tags = index.tags.get(repo) ?? new Map<string, Digest>()
+        tags.set(split.tag, digest)
+        index.tags.set(repo, tags)
+      }
+    }
+    this.cache = { key, index }
+    return index
+  }
+
+  async repositories(): Promise<string[]> {
+    return [...(await this.index()).entries.keys()].sort()
+  }
+
+  async hasRepository(name: string): Promise<boolean> {
+    return (await this.index()).entries.has(name)
+  }
+
+  async tags(name: string): Promise<string[] | null> {
+    const index = await this.index()
+    if (!index.entries.has(name)) return null
+    return [...(index.tags.get(name)?.keys() ?? [])].sort()
+  }
+
+  async resolveTag(name: string, tag: string): Promise<Digest | null> {
+    return (await this.index()).tags.get(name)?.get(tag) ?? null
+  }
+
+  async hasManifest(name: string, digest: Digest): Promise<boolean> {
+    if (!(await this.hasRepository(name))) return false
+    return existsSync(this.contentPath(digest))
+  }
+
+  /** Entries of index.json for the repository and, one level down, the children of indexes. */
+  async manifestDigests(name: string): Promise<Digest[]> {
+    const entries = (await this.index()).entries.get(name) ?? []
+    const out = new Map<string, Digest>()
+    for (const d of entries) {
+      out.set(d.value, d)
+      let bytes: Buffer
+      try {
+        bytes = await readFile(this.contentPath(d))
+      } catch {
+        continue
+      }
+      const info = parseManifest(bytes)
+      if (!info || !isListType(info.mediaType)) continue
+      for (const child of info.manifests ?? []) {
+        const cd = parseDigest(child.digest)
+        if (cd) out.set(cd.value, cd)
+      }
+    }
+    return [...out.values()]
+  }
+
+  async blobPath(name: string, digest: Digest): Promise<string | null> {
+    return (await this.hasRepository(name)) ? this.contentPath(digest) : null
+  }
+
+  contentPath(digest: Digest): string {
+    return join(this.root, 'blobs', digest.algorithm, digest.hex)
+  }
+}

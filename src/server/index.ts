@@ -1,0 +1,53 @@
+/**
+ * Composition root: configuration → layout → app → listeners.
+ */
+import type { Logger } from './logger.js'
+import { Metrics } from './metrics.js'
+import { createApp } from './app.js'
+import { buildLayout, type ServedLayout } from './layout.js'
+import { closeListener, listen, requestHandler, type Listener } from './listen.js'
+import type { OutpostConfig } from './config.js'
+
+export { loadConfig, ConfigError, checkConfigFile, type OutpostConfig } from './config.js'
+export { createLogger, silentLogger, type Logger } from './logger.js'
+export { createApp } from './app.js'
+export { buildLayout } from './layout.js'
+export { Metrics } from './metrics.js'
+
+export interface RunningServer {
+  listeners: Listener[]
+  layout: ServedLayout
+  /** Graceful stop: stop accepting, let in-flight requests finish. */
+  close(graceMs?: number): Promise<void>
+}
+
+export const startServer = async (config: OutpostConfig, logger: Logger, metrics = new Metrics()): Promise<RunningServer> => {
+  const layout = buildLayout(config)
+  for (const store of layout.stores.stores) logger.info({ store: store.label }, 'image store')
+  for (const root of layout.filesRoots) logger.info({ prefix: root.prefix, path: root.path }, 'file root')
+  if (layout.originFiles.length) logger.info({ files: layout.originFiles, entries: layout.resolver.originCount }, 'upstream name map')
+  // Reporting duplicates walks every store: do it beside serving, not before it.
+  void layout.stores.duplicates().then(
+    (dups) => {
+      for (const [name, labels] of dups) logger.warn({ repository: name, stores: labels, served_from: labels[0] }, 'repository present in several stores; the first is served')
+    },
+    (err) => logger.warn({ err }, 'could not list repositories'),
+  )
+  const app = createApp({ layout, logger, metrics })
+  const handler = requestHandler(app, { logger, metrics })
+  const listeners: Listener[] = []
+  try {
+    if (config.listen.http) listeners.push(await listen('http', config.listen.http, handler))
+  } catch (err) {
+    await Promise.all(listeners.map((l) => closeListener(l, 0)))
+    throw err
+  }
+  for (const l of listeners) logger.info({ listener: l.name, url: l.url }, 'listening')
+  return {
+    listeners,
+    layout,
+    close: async (graceMs = 30_000) => {
+      await Promise.all(listeners.map((l) => closeListener(l, graceMs)))
+    },
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Turns the configuration into what the routers serve: image stores in
+ * consultation order, the name resolver, and the file roots. `bundle: DIR`
+ * means `registry.roots: [DIR/registry]`, `files.roots: [/=DIR/nginx]` and
+ * `DIR/images_origin.yaml` when present, ahead of the configured extras.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import {
+  ImageStores,
+  NameResolver,
+  OciLayoutStore,
+  Registry2Store,
+  type ImageStore,
+  type OriginEntry,
+} from '../registry-api/index.js'
+import type { OutpostConfig } from './config.js'
+import { ConfigError } from './config.js'
+
+export interface FilesRoot {
+  prefix: string
+  path: string
+}
+
+export interface ServedLayout {
+  stores: ImageStores
+  resolver: NameResolver
+  filesRoots: FilesRoot[]
+  originFiles: string[]
+}
+
+/** Reads kubeplay's images_origin.yaml: a list of `{src, dest}` (or `{images: [...]}`). */
+export const readImagesOrigin = (file: string): OriginEntry[] => {
+  let doc: unknown
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read images origin list: ${(err as Error).message}`)
+  }
+  const list = Array.isArray(doc) ? doc : (doc as { images?: unknown })?.images
+  if (list === null || list === undefined) return []
+  if (!Array.isArray(list)) throw new ConfigError(`${file}: expected a list of {src, dest} entries`)
+  return list.map((e, i) => {
+    if (!e || typeof e.src !== 'string' || typeof e.dest !== 'string') {
+      throw new ConfigError(`${file}: entry ${i}: needs string "src" and "dest"`)
+    }
+    return { src: e.src, dest: e.dest }
+  })
+}
+
+export const buildLayout = (config: OutpostConfig): ServedLayout => {
+  const registryRoots = [...config.registry.roots]
+  const filesRoots: FilesRoot[] = config.files.roots.map((r) => ({ prefix: r.prefix, path: r.path }))
+  const originFiles = [...config.registry.images_origin]
+  if (config.bundle) {
+    registryRoots.unshift(join(config.bundle, 'registry'))
+    filesRoots.unshift({ prefix: '/', path: join(config.bundle, 'nginx') })
+    const origin = join(config.bundle, 'images_origin.yaml')
+    if (existsSync(origin)) originFiles.unshift(origin)
+  }
+  const stores: ImageStore[] = [
+    ...registryRoots.map((root) => new Registry2Store(root)),
+    ...config.registry.oci_layouts.map((l) => new OciLayoutStore(l.path, l.name)),
+  ]
+  const origins = originFiles.flatMap(readImagesOrigin)
+  return {
+    stores: new ImageStores(stores),
+    resolver: new NameResolver({ origins, rules: config.registry.mappings }),
+    filesRoots,
+    originFiles,
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Listeners: one Node HTTP server per configured address, all serving the
+ * same app. Each request is logged once on completion and counted in the
+ * metrics. Stopping closes the listeners, lets in-flight requests finish
+ * (up to a grace period) and then cuts what is left.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { getRequestListener } from '@hono/node-server'
+import type { Hono } from 'hono'
+import { routeLabelOf } from '../http/index.js'
+import type { Logger } from './logger.js'
+import type { Metrics } from './metrics.js'
+import type { ListenAddress } from './config.js'
+
+export interface Listener {
+  name: string
+  server: Server
+  address: AddressInfo
+  /** A URL clients can use (loopback when bound to all addresses). */
+  url: string
+}
+
+const chunkLength = (chunk: unknown, encoding?: unknown): number => {
+  if (chunk === undefined || chunk === null || typeof chunk === 'function') return 0
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+  return (chunk as Uint8Array).byteLength ?? 0
+}
+
+/**
+ * Counts body bytes as they are handed to the socket. Headers written by
+ * writeHead are not visible to getHeader(), and an aborted download sends
+ * less than its Content-Length, so counting is the only honest figure.
+ */
+const countBodyBytes = (res: ServerResponse): (() => number) => {
+  let bytes = 0
+  const write = res.write
+  const end = res.end
+  res.write = function countedWrite(this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    bytes += chunkLength(chunk, rest[0])
+    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest)
+  } as typeof res.write
+  res.end = function countedEnd(this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+    bytes += chunkLength(chunk, rest[0])
+    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest)
+  } as typeof res.end
+  return () => bytes
+}
+
+export interface RequestHandlerOptions {
+  logger: Logger
+  metrics: Metrics
+}
+
+/** The Node request listener for an app, with the access log and metrics. */
+export const requestHandler = (app: Hono<any>, options: RequestHandlerOptions) => {
+  const listener = getRequestListener(app.fetch)
+  const access = options.logger.child({ sub: 'access' })
+  const { metrics } = options
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint()
+    const sentBytes = countBodyBytes(res)
+    res.once('close', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6
+      const route = routeLabelOf(req)
+      const status = String(res.statusCode)
+      const bytes = req.method === 'HEAD' ? 0 : sentBytes()
+      metrics.requests.inc({ route, method: req.method ?? '', status })
+      metrics.bytes.inc({ route, status }, bytes)
+      metrics.duration.observe({ route }, ms / 1000)
+      access.info(
+        {
+          method: req.method,
+          path: req.url,
+          status: res.statusCode,
+          bytes,
+          ms: Math.round(ms * 100) / 100,
+          remote: req.socket.remoteAddress,
+          route,
+          ua: req.headers['user-agent'],
+          ...(res.writableFinished ? {} : { aborted: true }),
+        },
+        'request',
+      )
+    })
+    void listener(req, res)
+  }
+}
+
+export const listen = (name: string, addr: ListenAddress, handler: ReturnType<typeof requestHandler>): Promise<Listener> =>
+  new Promise((resolveListen, reject) => {
+    const server = createServer({ keepAliveTimeout: 65_000 }, handler)
+    server.once('error', reject)
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject)
+      const address = server.address() as AddressInfo
+      const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address
+      const hostPart = host.includes(':') ? `[${host}]` : host
+      resolveListen({ name, server, address, url: `http://${hostPart}:${address.port}` })
+    })
+  })
+
+/** Stops accepting, waits for in-flight requests up to `graceMs`, then cuts the rest. */
+export const closeListener = (l: Listener, graceMs: number): Promise<void> =>
+  new Promise((resolveClose) => {
+    const timer = setTimeout(() => l.server.closeAllConnections(), graceMs)
+    timer.unref()
+    // Keep-alive connections go idle as their last response ends: close them as they do.
+    const sweep = setInterval(() => l.server.closeIdleConnections(), 100)
+    sweep.unref()
+    l.server.close(() => {
+      clearTimeout(timer)
+      clearInterval(sweep)
+      resolveClose()
+    })
+    l.server.closeIdleConnections()
+  })
