@@ -258,8 +258,13 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
 
   const dispatch = async (c: Ctx): Promise<Response> => {
     common(c)
-    const url = new URL(c.req.url)
-    const rest = url.pathname === '/v2' ? '' : url.pathname.slice('/v2/'.length)
+    // The raw request target, not the WHATWG-normalised URL: `/v2/a/../b` and
+    // `/v2/a/%2e%2e/b` must reach the name grammar as sent and be refused.
+    let raw = c.env?.incoming?.url ?? new URL(c.req.url).pathname
+    if (!raw.startsWith('/')) raw = new URL(raw, 'http://absolute-form').pathname
+    const q = raw.indexOf('?')
+    const pathname = q >= 0 ? raw.slice(0, q) : raw
+    const rest = pathname === '/v2' ? '' : pathname.slice('/v2/'.length)
     const route = parseV2Path(rest)
     if (route.kind === 'upload') {
       labelRoute(c.env?.incoming, 'v2.upload')
@@ -286,7 +291,7 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
         return serveReferrers(c, route.name, route.digest)
       case 'unknown':
         labelRoute(c.env?.incoming, 'v2.unknown')
-        throw new RegistryError('NOT_FOUND', { path: url.pathname })
+        throw new RegistryError('NOT_FOUND', { path: pathname })
     }
   }
 
