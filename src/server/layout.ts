@@ -12,6 +12,7 @@ import {
   NameResolver,
   OciLayoutStore,
   Registry2Store,
+  CachedStore,
   type ImageStore,
   type OriginEntry,
 } from '../registry-api/index.js'
@@ -62,7 +63,7 @@ export const buildLayout = (config: OutpostConfig): ServedLayout => {
   const stores: ImageStore[] = [
     ...registryRoots.map((root) => new Registry2Store(root)),
     ...config.registry.oci_layouts.map((l) => new OciLayoutStore(l.path, l.name)),
-  ]
+  ].map((store) => new CachedStore(store))
   const origins = originFiles.flatMap(readImagesOrigin)
   return {
     stores: new ImageStores(stores),

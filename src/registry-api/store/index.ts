@@ -8,6 +8,7 @@ import type { ImageStore } from './types.js'
 export type { ImageStore } from './types.js'
 export { Registry2Store, registry2Base } from './registry2.js'
 export { OciLayoutStore, isOciLayout } from './oci-layout.js'
+export { CachedStore, TtlCache, DEFAULT_TTLS, type CacheTtls } from './cached.js'
 
 export class ImageStores {
   constructor(readonly stores: readonly ImageStore[]) {}
