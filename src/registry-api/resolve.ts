@@ -136,3 +136,16 @@ const normalizePrefix = (from: string): string => {
   }
   return `${DOCKER_HUB}/${withSlash}`
 }
+
+/**
+ * The upstream reference a registry request asked for, as a bundle build
+ * would name it: `k8s.gcr.io/kube-apiserver:v1.21.3`,
+ * `docker.io/library/nginx@sha256:…`, or the plain name when the request
+ * named no upstream. For the ledger of misses.
+ */
+export const requestedReference = (name: string, reference: string, ns: string | undefined): string => {
+  let upstream = name
+  if (ns) upstream = normalizeUpstream(`${ns}/${name}`)
+  else if (name.includes('/') && looksLikeHost(name.split('/', 1)[0]!)) upstream = normalizeUpstream(name)
+  return reference.includes(':') ? `${upstream}@${reference}` : `${upstream}:${reference}`
+}

@@ -11,11 +11,18 @@ import { labelRoute } from '../http/index.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import type { ServedLayout } from './layout.js'
+import type { Catalog } from '../catalog/index.js'
+import { healthRouter, type ReadinessCheck } from '../nodes/health.js'
+import { inventoryRouter } from '../nodes/inventory.js'
 
 export interface AppOptions {
   layout: ServedLayout
   logger: Logger
   metrics: Metrics
+  /** The catalog, once open (inventory and misses answer 503 without it). */
+  catalog?: () => Catalog | undefined
+  /** Checks behind /readyz. */
+  readiness?: () => readonly ReadinessCheck[]
 }
 
 type Env = { Bindings: HttpBindings }
@@ -24,10 +31,8 @@ export const createApp = (options: AppOptions): Hono<Env> => {
   const { layout, logger, metrics } = options
   const app = new Hono<Env>()
 
-  app.get('/healthz', (c) => {
-    labelRoute(c.env?.incoming, 'healthz')
-    return c.text('ok\n')
-  })
+  app.route('/', healthRouter(options.readiness ?? (() => [])))
+  app.route('/', inventoryRouter(options.catalog ?? (() => undefined)))
 
   app.get('/metrics', async (c) => {
     labelRoute(c.env?.incoming, 'metrics')

@@ -1,7 +1,14 @@
 /**
  * Composition root: configuration → layout → app → listeners.
  */
+import { access, opendir } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from './logger.js'
+import { Catalog, openDb } from '../catalog/index.js'
+import { watchCatalog } from '../catalog/watch.js'
+import { CachedStore, OciLayoutStore, Registry2Store, parseV2Path, requestedReference } from '../registry-api/index.js'
+import type { ReadinessCheck } from '../nodes/health.js'
 import { Metrics } from './metrics.js'
 import { createApp } from './app.js'
 import { buildLayout, type ServedLayout } from './layout.js'
@@ -17,12 +24,66 @@ export { Metrics } from './metrics.js'
 export interface RunningServer {
   listeners: Listener[]
   layout: ServedLayout
+  catalog: Catalog
+  /** Resolves when the first catalog scan has finished. */
+  scanned: Promise<void>
+  /** Resolves when the watchers are in place. */
+  watcherReady: Promise<void>
   /** Graceful stop: stop accepting, let in-flight requests finish. */
   close(graceMs?: number): Promise<void>
 }
 
+/** Records registry and file 404s in the catalog's ledger of misses. */
+const missRecorder = (catalog: Catalog, logger: Logger) => (req: IncomingMessage, res: ServerResponse, route: string): void => {
+  if (res.statusCode !== 404 || req.method !== 'GET' && req.method !== 'HEAD') return
+  try {
+    const url = new URL(req.url ?? '/', 'http://outpost')
+    const info = { client: req.socket.remoteAddress, userAgent: req.headers['user-agent'] }
+    if (route === 'v2.manifest' || route === 'v2.blob') {
+      const parsed = parseV2Path(url.pathname.slice('/v2/'.length))
+      const ns = url.searchParams.get('ns') ?? undefined
+      if (parsed.kind === 'manifest') catalog.misses.record('image', requestedReference(parsed.name, parsed.reference, ns), { ...info, detail: { name: parsed.name, ...(ns ? { ns } : {}) } })
+      else if (parsed.kind === 'blob') catalog.misses.record('blob', requestedReference(parsed.name, parsed.digest, ns), info)
+    } else if (route === 'files' || route === 'not-found') {
+      catalog.misses.record('file', url.pathname, info)
+    }
+  } catch (err) {
+    logger.warn({ err }, 'could not record a miss')
+  }
+}
+
+/** A root is readable when its folder can be listed. */
+const readableCheck = (name: string, path: string): ReadinessCheck => ({
+  name,
+  run: async () => {
+    try {
+      await access(path, constants.R_OK | constants.X_OK)
+      const dir = await opendir(path)
+      await dir.close()
+      return { ok: true, detail: path }
+    } catch (err) {
+      return { ok: false, detail: `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }
+    }
+  },
+})
+
 export const startServer = async (config: OutpostConfig, logger: Logger, metrics = new Metrics()): Promise<RunningServer> => {
   const layout = buildLayout(config)
+  const rawStores = layout.stores.stores.map((s) => (s instanceof CachedStore ? s.inner : s))
+  const db = openDb(config.data_dir)
+  const catalog = new Catalog({ db, stores: rawStores, fileRoots: layout.filesRoots, logger: logger.child({ sub: 'catalog' }) })
+  const readiness: ReadinessCheck[] = [
+    ...rawStores.map((s) => readableCheck(`store ${s.label}`, s instanceof Registry2Store ? s.base : s instanceof OciLayoutStore ? s.root : '/')),
+    ...layout.filesRoots.map((r) => readableCheck(`files ${r.prefix}`, r.path)),
+    { name: 'catalog scan', run: () => (catalog.firstScanComplete ? { ok: true } : { ok: false, detail: 'first scan still running' }) },
+    {
+      name: 'package trees',
+      run: () => {
+        const bad = catalog.trees().filter((t) => !t.ok)
+        return bad.length ? { ok: false, detail: bad.map((t) => `${t.kind} ${t.path}: ${t.problems.length} problem(s)`).join('; ') } : { ok: true }
+      },
+    },
+  ]
   for (const store of layout.stores.stores) logger.info({ store: store.label }, 'image store')
   for (const root of layout.filesRoots) logger.info({ prefix: root.prefix, path: root.path }, 'file root')
   if (layout.originFiles.length) logger.info({ files: layout.originFiles, entries: layout.resolver.originCount }, 'upstream name map')
@@ -33,8 +94,8 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     },
     (err) => logger.warn({ err }, 'could not list repositories'),
   )
-  const app = createApp({ layout, logger, metrics })
-  const handler = requestHandler(app, { logger, metrics })
+  const app = createApp({ layout, logger, metrics, catalog: () => catalog, readiness: () => readiness })
+  const handler = requestHandler(app, { logger, metrics, onResponse: missRecorder(catalog, logger) })
   const listeners: Listener[] = []
   try {
     if (config.listen.http) listeners.push(await listen('http', config.listen.http, handler))
@@ -43,11 +104,20 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     throw err
   }
   for (const l of listeners) logger.info({ listener: l.name, url: l.url }, 'listening')
+  // Serving starts now; the catalog scan and the watchers run beside it.
+  const watcher = watchCatalog(catalog, rawStores, layout.filesRoots, logger.child({ sub: 'watch' }))
+  const scanned = catalog.scan().catch((err) => logger.error({ err }, 'catalog scan failed'))
   return {
     listeners,
     layout,
+    catalog,
+    scanned: scanned.then(() => undefined),
+    watcherReady: watcher.ready,
     close: async (graceMs = 30_000) => {
       await Promise.all(listeners.map((l) => closeListener(l, graceMs)))
+      await watcher.close()
+      await scanned
+      catalog.close()
     },
   }
 }

@@ -50,6 +50,8 @@ const countBodyBytes = (res: ServerResponse): (() => number) => {
 export interface RequestHandlerOptions {
   logger: Logger
   metrics: Metrics
+  /** Called once per completed request (after logging), e.g. for the ledger of misses. */
+  onResponse?: (req: IncomingMessage, res: ServerResponse, route: string) => void
 }
 
 /** The Node request listener for an app, with the access log and metrics. */
@@ -82,6 +84,7 @@ export const requestHandler = (app: Hono<any>, options: RequestHandlerOptions) =
         },
         'request',
       )
+      options.onResponse?.(req, res, route)
     })
     void listener(req, res)
   }

@@ -1,0 +1,276 @@
+/**
+ * The catalog: a SQLite index of what the bundle holds, built by a scan on
+ * start and kept fresh by a watcher. The registry and file routes never read
+ * it (they read the disk); it answers the inventory, readiness and the
+ * ledger of misses.
+ */
+import { stat } from 'node:fs/promises'
+import { relative, sep } from 'node:path'
+import type { Logger } from 'pino'
+import type { ImageStore } from '../registry-api/store/types.js'
+import { applySchema, openDb, type Db } from './db.js'
+import { CATALOG_SCHEMA, MISSES_SCHEMA } from './schema.js'
+import { scanRepository, walkFiles, type FileRow, type ImageRow } from './scan.js'
+import { Misses } from './misses.js'
+
+export { openDb, applySchema, type Db, type Schema } from './db.js'
+export { Misses, type MissKind, type MissRow } from './misses.js'
+export { readVerifiedManifest } from './scan.js'
+
+export interface FileRootSource {
+  prefix: string
+  path: string
+}
+
+export interface CatalogOptions {
+  db: Db
+  stores: readonly ImageStore[]
+  fileRoots: readonly FileRootSource[]
+  logger: Logger
+}
+
+export interface TreeResult {
+  root: string
+  path: string
+  kind: string
+  packages: number
+  ok: boolean
+  problems: string[]
+}
+
+export interface ScanStats {
+  images: number
+  files: number
+  ms: number
+}
+
+export interface ImageSummary {
+  repository: string
+  store: string
+  tags: Array<{ tag: string; digest: string; mediaType: string; platforms: string[]; size: number }>
+}
+
+export interface Inventory {
+  images: ImageSummary[]
+  files: Array<{ prefix: string; path: string; count: number; bytes: number }>
+  trees: TreeResult[]
+  totals: { repositories: number; tags: number; imageBytes: number; files: number; fileBytes: number; trees: number; treesFailing: number }
+  scan: { complete: boolean; finishedAt: string | null; ms: number | null }
+}
+
+export interface InventoryFilter {
+  repo?: string | undefined
+  prefix?: string | undefined
+}
+
+/** Label of a file root in the catalog: its URL prefix and path. */
+export const rootLabel = (r: FileRootSource): string => `${r.prefix}=${r.path}`
+
+export class Catalog {
+  readonly db: Db
+  readonly misses: Misses
+  private readonly stores: readonly ImageStore[]
+  private readonly fileRoots: readonly FileRootSource[]
+  private readonly logger: Logger
+  private scanned = false
+  private lastScan: { finishedAt: string; ms: number } | null = null
+  private readonly incomplete = new Set<string>()
+
+  constructor(options: CatalogOptions) {
+    this.db = options.db
+    this.stores = options.stores
+    this.fileRoots = options.fileRoots
+    this.logger = options.logger
+    const { rebuilt } = applySchema(this.db, CATALOG_SCHEMA)
+    if (rebuilt) this.logger.info('catalog schema changed: rebuilding the catalog')
+    applySchema(this.db, MISSES_SCHEMA)
+    this.misses = new Misses(this.db)
+  }
+
+  static open(dataDir: string, options: Omit<CatalogOptions, 'db'>): Catalog {
+    return new Catalog({ ...options, db: openDb(dataDir) })
+  }
+
+  get firstScanComplete(): boolean {
+    return this.scanned
+  }
+
+  /** Replaces the rows of one repository of one store. */
+  async refreshRepository(store: ImageStore, repository: string): Promise<void> {
+    let rows: ImageRow[] = []
+    let incomplete: string[] = []
+    if (await store.hasRepository(repository)) ({ rows, incomplete } = await scanRepository(store, repository))
+    const key = `${store.label}\u0000${repository}`
+    if (incomplete.length) this.incomplete.add(key)
+    else this.incomplete.delete(key)
+    this.writeImages(store.label, repository, rows)
+  }
+
+  private writeImages(store: string, repository: string, rows: ImageRow[]): void {
+    const del = this.db.prepare('DELETE FROM images WHERE store = ? AND repository = ?')
+    const ins = this.db.prepare('INSERT OR REPLACE INTO images (store, repository, tag, digest, media_type, platforms, size) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const blob = this.db.prepare('INSERT OR REPLACE INTO blobs (store, digest, size) VALUES (?, ?, ?)')
+    this.db.transaction(() => {
+      del.run(store, repository)
+      for (const r of rows) {
+        ins.run(r.store, r.repository, r.tag, r.digest, r.mediaType, JSON.stringify(r.platforms), r.size)
+        for (const b of r.blobs) blob.run(r.store, b.digest, b.size)
+      }
+    })()
+  }
+
+  /** Repositories whose tags pointed at incomplete manifests, to look at again when blobs arrive. */
+  async refreshIncomplete(): Promise<void> {
+    for (const key of [...this.incomplete]) {
+      const [label, repository] = key.split('\u0000') as [string, string]
+      const store = this.stores.find((s) => s.label === label)
+      if (store) await this.refreshRepository(store, repository)
+    }
+  }
+
+  async scanImages(store: ImageStore): Promise<number> {
+    const repos = await store.repositories()
+    const known = (this.db.prepare('SELECT DISTINCT repository FROM images WHERE store = ?').all(store.label) as Array<{ repository: string }>).map((r) => r.repository)
+    for (const gone of known.filter((r) => !repos.includes(r))) this.writeImages(store.label, gone, [])
+    for (const repo of repos) {
+      await this.refreshRepository(store, repo)
+      await new Promise((r) => setImmediate(r))
+    }
+    return repos.length
+  }
+
+  private insertFiles = (rows: FileRow[]): void => {
+    const ins = this.db.prepare('INSERT INTO files (root, path, size, mtime) VALUES (?, ?, ?, ?) ON CONFLICT(root, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, sha256 = CASE WHEN files.size = excluded.size AND files.mtime = excluded.mtime THEN files.sha256 ELSE NULL END')
+    this.db.transaction(() => {
+      for (const r of rows) ins.run(r.root, r.path, r.size, r.mtime)
+    })()
+  }
+
+  /** Full scan: images of every store, files of every root. */
+  async scan(): Promise<ScanStats> {
+    const started = Date.now()
+    let images = 0
+    let files = 0
+    for (const store of this.stores) {
+      try {
+        images += await this.scanImages(store)
+      } catch (err) {
+        this.logger.warn({ err, store: store.label }, 'image store scan failed')
+      }
+    }
+    for (const root of this.fileRoots) {
+      try {
+        files += await this.rescanFileRoot(root)
+      } catch (err) {
+        this.logger.warn({ err, root: root.path }, 'file root scan failed')
+      }
+    }
+    const ms = Date.now() - started
+    this.scanned = true
+    this.lastScan = { finishedAt: new Date().toISOString(), ms }
+    this.logger.info({ repositories: images, files, ms }, 'catalog scan complete')
+    return { images, files, ms }
+  }
+
+  /** Re-walks one root: rows for files that are gone are removed. */
+  async rescanFileRoot(root: FileRootSource): Promise<number> {
+    const label = rootLabel(root)
+    const seen = new Set<string>()
+    const count = await walkFiles(label, root.path, (rows) => {
+      for (const r of rows) seen.add(r.path)
+      this.insertFiles(rows)
+    })
+    const existing = this.db.prepare('SELECT path FROM files WHERE root = ?').all(label) as Array<{ path: string }>
+    const del = this.db.prepare('DELETE FROM files WHERE root = ? AND path = ?')
+    this.db.transaction(() => {
+      for (const { path } of existing) if (!seen.has(path)) del.run(label, path)
+    })()
+    return count
+  }
+
+  /** A file under a root was added or changed (already stable). */
+  async fileChanged(root: FileRootSource, absPath: string): Promise<void> {
+    const rel = relative(root.path, absPath).split(sep).join('/')
+    try {
+      const st = await stat(absPath)
+      if (!st.isFile()) return
+      this.insertFiles([{ root: rootLabel(root), path: rel, size: st.size, mtime: Math.floor(st.mtimeMs) }])
+    } catch {
+      this.fileRemoved(root, absPath)
+    }
+  }
+
+  fileRemoved(root: FileRootSource, absPath: string): void {
+    const rel = relative(root.path, absPath).split(sep).join('/')
+    this.db.prepare('DELETE FROM files WHERE root = ? AND (path = ? OR path LIKE ?)').run(rootLabel(root), rel, `${rel.replace(/[%_]/g, '')}/%`)
+  }
+
+  /** Stores the result of a package tree check. */
+  recordTree(t: TreeResult): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO trees (root, path, kind, packages, ok, problems, checked) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(t.root, t.path, t.kind, t.packages, t.ok ? 1 : 0, JSON.stringify(t.problems), Date.now())
+  }
+
+  trees(): TreeResult[] {
+    return (this.db.prepare('SELECT root, path, kind, packages, ok, problems FROM trees ORDER BY root, path').all() as Array<Record<string, unknown>>).map((r) => ({
+      root: r.root as string,
+      path: r.path as string,
+      kind: r.kind as string,
+      packages: r.packages as number,
+      ok: r.ok === 1,
+      problems: JSON.parse(r.problems as string) as string[],
+    }))
+  }
+
+  inventory(filter: InventoryFilter = {}): Inventory {
+    const imageRows = this.db
+      .prepare(
+        `SELECT store, repository, tag, digest, media_type, platforms, size FROM images
+         WHERE (? IS NULL OR repository = ? OR repository LIKE ? ESCAPE '\\') ORDER BY repository, tag`,
+      )
+      .all(filter.repo ?? null, filter.repo ?? null, filter.repo ? `${filter.repo.replace(/[\\%_]/g, (c) => `\\${c}`)}/%` : null) as Array<Record<string, string | number>>
+    const byRepo = new Map<string, ImageSummary>()
+    for (const r of imageRows) {
+      const key = r.repository as string
+      const summary = byRepo.get(key) ?? { repository: key, store: r.store as string, tags: [] }
+      if (summary.store !== r.store) continue // a shadowed copy in a later store is not what is served
+      summary.tags.push({ tag: r.tag as string, digest: r.digest as string, mediaType: r.media_type as string, platforms: JSON.parse(r.platforms as string), size: r.size as number })
+      byRepo.set(key, summary)
+    }
+    const images = [...byRepo.values()]
+    const files = this.fileRoots
+      .filter((root) => !filter.prefix || root.prefix.startsWith(filter.prefix) || filter.prefix.startsWith(root.prefix))
+      .map((root) => {
+        const label = rootLabel(root)
+        let rel = filter.prefix && filter.prefix.startsWith(root.prefix) ? filter.prefix.slice(root.prefix.length).replace(/^\/+/, '') : ''
+        rel = rel.replace(/[\\%_]/g, (c) => `\\${c}`)
+        const row = this.db
+          .prepare(`SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM files WHERE root = ? AND (? = '' OR path LIKE ? ESCAPE '\\')`)
+          .get(label, rel, `${rel}%`) as { count: number; bytes: number }
+        return { prefix: root.prefix, path: root.path, count: row.count, bytes: row.bytes }
+      })
+    const trees = this.trees()
+    const uniqueBytes = (this.db.prepare('SELECT COALESCE(SUM(size), 0) AS bytes FROM (SELECT DISTINCT digest, size FROM blobs)').get() as { bytes: number }).bytes
+    return {
+      images,
+      files,
+      trees,
+      totals: {
+        repositories: images.length,
+        tags: images.reduce((n, i) => n + i.tags.length, 0),
+        imageBytes: uniqueBytes,
+        files: files.reduce((n, f) => n + f.count, 0),
+        fileBytes: files.reduce((n, f) => n + f.bytes, 0),
+        trees: trees.length,
+        treesFailing: trees.filter((t) => !t.ok).length,
+      },
+      scan: { complete: this.scanned, finishedAt: this.lastScan?.finishedAt ?? null, ms: this.lastScan?.ms ?? null },
+    }
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}
+

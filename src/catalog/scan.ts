@@ -1,0 +1,163 @@
+/**
+ * Scanning what is on disk into the catalog. Reads go through the same
+ * store interface the registry serves from; file roots are walked with
+ * async directory reads and lstat, and rows are written in small
+ * transactions so a scan of 100,000 files never holds the event loop for
+ * long (requests are served between batches).
+ */
+import { createHash } from 'node:crypto'
+import { opendir, lstat, readFile } from 'node:fs/promises'
+import { join, relative, sep } from 'node:path'
+import type { ImageStore } from '../registry-api/store/types.js'
+import { parseDigest, type Digest } from '../registry-api/grammar.js'
+import { isListType, parseManifest, type ManifestInfo, type Platform } from '../registry-api/media-types.js'
+
+export const BATCH_SIZE = 500
+
+export interface ImageRow {
+  store: string
+  repository: string
+  tag: string
+  digest: string
+  mediaType: string
+  platforms: string[]
+  size: number
+  /** Blobs the image references, with their sizes. */
+  blobs: Array<{ digest: string; size: number }>
+}
+
+export interface FileRow {
+  root: string
+  path: string
+  size: number
+  mtime: number
+}
+
+const platformName = (p: Platform | undefined): string | undefined =>
+  p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : undefined
+
+/** Reads a manifest and checks its digest; undefined when missing, incomplete or corrupt. */
+export const readVerifiedManifest = async (store: ImageStore, digest: Digest): Promise<{ bytes: Buffer; info: ManifestInfo } | undefined> => {
+  let bytes: Buffer
+  try {
+    bytes = await readFile(store.contentPath(digest))
+  } catch {
+    return undefined
+  }
+  if (createHash(digest.algorithm).update(bytes).digest('hex') !== digest.hex) return undefined
+  const info = parseManifest(bytes)
+  return info ? { bytes, info } : undefined
+}
+
+const imageSize = (bytes: Buffer, info: ManifestInfo, blobs: Array<{ digest: string; size: number }>): number => {
+  let size = bytes.length
+  for (const d of [info.config, ...(info.layers ?? [])]) {
+    if (d && typeof d.size === 'number') {
+      size += d.size
+      blobs.push({ digest: d.digest, size: d.size })
+    }
+  }
+  return size
+}
+
+/**
+ * Describes every tag of a repository. A tag whose manifest blob is missing
+ * or does not match its digest (still being copied in) is left out: it is
+ * listed once the blob is complete.
+ */
+export const scanRepository = async (store: ImageStore, repository: string): Promise<{ rows: ImageRow[]; incomplete: string[] }> => {
+  const rows: ImageRow[] = []
+  const incomplete: string[] = []
+  for (const tag of (await store.tags(repository)) ?? []) {
+    const digest = await store.resolveTag(repository, tag)
+    const manifest = digest && (await readVerifiedManifest(store, digest))
+    if (!digest || !manifest) {
+      incomplete.push(tag)
+      continue
+    }
+    const blobs: Array<{ digest: string; size: number }> = [{ digest: digest.value, size: manifest.bytes.length }]
+    let size = 0
+    const platforms: string[] = []
+    if (isListType(manifest.info.mediaType)) {
+      size = manifest.bytes.length
+      for (const child of manifest.info.manifests ?? []) {
+        const name = platformName(child.platform)
+        if (name) platforms.push(name)
+        const cd = parseDigest(child.digest)
+        const cm = cd && (await readVerifiedManifest(store, cd))
+        if (cm) {
+          blobs.push({ digest: child.digest, size: cm.bytes.length })
+          size += imageSize(cm.bytes, cm.info, blobs)
+        } else size += child.size ?? 0
+      }
+    } else {
+      size = imageSize(manifest.bytes, manifest.info, blobs)
+      const config = manifest.info.config && parseDigest(manifest.info.config.digest)
+      const cfg = config && (await readFile(store.contentPath(config)).catch(() => undefined))
+      if (cfg) {
+        try {
+          const doc = JSON.parse(cfg.toString('utf8')) as Platform
+          const name = platformName(doc)
+          if (name) platforms.push(name)
+        } catch {
+          // An unreadable config leaves the platform unknown.
+        }
+      }
+    }
+    rows.push({ store: store.label, repository, tag, digest: digest.value, mediaType: manifest.info.mediaType, platforms, size, blobs })
+  }
+  return { rows, incomplete }
+}
+
+/**
+ * Walks a file root, calling `onBatch` with up to BATCH_SIZE rows at a time.
+ * Symlinks are recorded as what they are (not followed): the catalog lists
+ * the tree, the file server decides what a link may reach.
+ */
+export const walkFiles = async (
+  rootLabel: string,
+  rootPath: string,
+  onBatch: (rows: FileRow[]) => void,
+  under = rootPath,
+): Promise<number> => {
+  let batch: FileRow[] = []
+  let count = 0
+  const flush = (): void => {
+    if (batch.length) onBatch(batch)
+    batch = []
+  }
+  const walk = async (dir: string): Promise<void> => {
+    let handle
+    try {
+      handle = await opendir(dir)
+    } catch {
+      return
+    }
+    const subdirs: string[] = []
+    for await (const entry of handle) {
+      const full = join(dir, entry.name)
+      if (entry.isDirectory()) {
+        subdirs.push(full)
+        continue
+      }
+      if (!entry.isFile()) continue
+      let st
+      try {
+        st = await lstat(full)
+      } catch {
+        continue
+      }
+      batch.push({ root: rootLabel, path: relative(rootPath, full).split(sep).join('/'), size: st.size, mtime: Math.floor(st.mtimeMs) })
+      count++
+      if (batch.length >= BATCH_SIZE) {
+        flush()
+        // Let requests in between batches.
+        await new Promise((r) => setImmediate(r))
+      }
+    }
+    for (const d of subdirs) await walk(d)
+  }
+  await walk(under)
+  flush()
+  return count
+}

@@ -1,0 +1,112 @@
+/**
+ * `/inventory`: what Outpost serves, from the catalog. JSON for programs; a
+ * plain-text table for people with curl. `/inventory/misses`: the ledger of
+ * what nodes asked for and did not get, also as ready-to-use lists
+ * (`?format=images`, `?format=files`) for the next bundle build.
+ */
+import { Hono, type Context } from 'hono'
+import type { HttpBindings } from '@hono/node-server'
+import { labelRoute } from '../http/index.js'
+import type { Catalog, Inventory, MissKind, MissRow } from '../catalog/index.js'
+
+type Env = { Bindings: HttpBindings }
+
+/** 1536 → "1.5 KiB" */
+export const humanBytes = (n: number): string => {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let v = n
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`
+}
+
+/** Left-aligned columns separated by two spaces. */
+export const table = (header: string[], rows: string[][]): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()
+  return [line(header), ...rows.map(line)].join('\n')
+}
+
+const short = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12)
+
+export const renderInventoryText = (inv: Inventory): string => {
+  const parts: string[] = []
+  parts.push(
+    `Images: ${inv.totals.repositories} repositories, ${inv.totals.tags} tags, ${humanBytes(inv.totals.imageBytes)}` +
+      (inv.scan.complete ? '' : '  (first scan still running)'),
+  )
+  const imageRows = inv.images.flatMap((img) => img.tags.map((t) => [img.repository, t.tag, short(t.digest), t.platforms.join(',') || '-', humanBytes(t.size)]))
+  if (imageRows.length) parts.push(table(['REPOSITORY', 'TAG', 'DIGEST', 'PLATFORMS', 'SIZE'], imageRows))
+  parts.push('')
+  parts.push(`Files: ${inv.totals.files} files, ${humanBytes(inv.totals.fileBytes)}`)
+  if (inv.files.length) parts.push(table(['PREFIX', 'PATH', 'FILES', 'SIZE'], inv.files.map((f) => [f.prefix, f.path, String(f.count), humanBytes(f.bytes)])))
+  parts.push('')
+  parts.push(`Package trees: ${inv.totals.trees}, ${inv.totals.treesFailing} failing`)
+  if (inv.trees.length) {
+    parts.push(
+      table(
+        ['KIND', 'PATH', 'PACKAGES', 'CHECK'],
+        inv.trees.map((t) => [t.kind, t.path, String(t.packages), t.ok ? 'ok' : `FAILED: ${t.problems.slice(0, 3).join('; ')}${t.problems.length > 3 ? ` (+${t.problems.length - 3})` : ''}`]),
+      ),
+    )
+  }
+  return `${parts.join('\n')}\n`
+}
+
+/**
+ * JSON unless the client prefers text: `?format=text|json` decides; else an
+ * Accept that names text/plain before application/json; else curl and wget
+ * (which send `*` `/` `*`) get text.
+ */
+export const wantsText = (format: string | undefined, accept: string | undefined, userAgent: string | undefined): boolean => {
+  if (format === 'text') return true
+  if (format === 'json') return false
+  const types = (accept ?? '').split(',').map((t) => t.split(';', 1)[0]!.trim().toLowerCase())
+  const text = types.indexOf('text/plain')
+  const json = types.indexOf('application/json')
+  if (text >= 0 && (json < 0 || text < json)) return true
+  if (json >= 0) return false
+  return /^(curl|wget)\//i.test(userAgent ?? '')
+}
+
+export const renderMissesText = (rows: MissRow[]): string =>
+  rows.length === 0
+    ? 'No misses recorded.\n'
+    : `${table(['KIND', 'COUNT', 'LAST SEEN', 'CLIENT', 'WHAT'], rows.map((r) => [r.kind, String(r.count), r.lastSeen, r.client ?? '-', r.ref]))}\n`
+
+export const inventoryRouter = (catalog: () => Catalog | undefined): Hono<Env> => {
+  const app = new Hono<Env>()
+  const need = (c: Context<Env>): Catalog | Response => catalog() ?? c.text('catalog not available\n', 503)
+
+  app.get('/inventory', (c) => {
+    labelRoute(c.env?.incoming, 'inventory')
+    const cat = need(c)
+    if (cat instanceof Response) return cat
+    const inv = cat.inventory({ repo: c.req.query('repo'), prefix: c.req.query('prefix') })
+    if (wantsText(c.req.query('format'), c.req.header('accept'), c.req.header('user-agent'))) return c.text(renderInventoryText(inv))
+    return c.json(inv)
+  })
+
+  app.get('/inventory/misses', (c) => {
+    labelRoute(c.env?.incoming, 'inventory')
+    const cat = need(c)
+    if (cat instanceof Response) return cat
+    const format = c.req.query('format')
+    if (format === 'images') {
+      const refs = cat.misses.list('image').map((m) => m.ref)
+      return c.text(refs.length ? `${refs.join('\n')}\n` : '')
+    }
+    if (format === 'files') {
+      const refs = cat.misses.list('file').map((m) => m.ref)
+      return c.text(refs.length ? `${refs.join('\n')}\n` : '')
+    }
+    const kind = c.req.query('kind') as MissKind | undefined
+    const rows = cat.misses.list(kind && ['image', 'blob', 'file'].includes(kind) ? kind : undefined)
+    if (wantsText(format, c.req.header('accept'), c.req.header('user-agent'))) return c.text(renderMissesText(rows))
+    return c.json({ misses: rows })
+  })
+  return app
+}
