@@ -5,6 +5,7 @@
  * listed. Registry changes are coalesced per repository.
  */
 import { watch, type FSWatcher } from 'chokidar'
+import { existsSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import type { Logger } from 'pino'
 import { Registry2Store } from '../registry-api/store/registry2.js'
@@ -14,6 +15,7 @@ import type { Catalog, FileRootSource } from './index.js'
 
 export const STABLE_MS = 1000
 const DEBOUNCE_MS = 200
+const ROOT_POLL_MS = 1000
 
 /** The repository a path under `repositories/` belongs to. */
 export const repositoryOfPath = (relPath: string): string | undefined => {
@@ -73,15 +75,39 @@ export const watchCatalog = (catalog: Catalog, stores: readonly ImageStore[], fi
       track(watch(join(inner.root, 'index.json'), options)).on('all', () => schedule(`${store.label}:layout`, async () => void (await catalog.scanImages(store))))
     }
   }
-  for (const root of fileRoots) {
-    track(watch(root.path, options)).on('all', (event, path) => {
+  // A root that disappears (moved away, unmounted) loses its watcher; when
+  // it is back, it is walked again and watched anew.
+  const missingRoots = new Set<FileRootSource>()
+  const watchRoot = (root: FileRootSource): FSWatcher => {
+    const w = watch(root.path, options)
+    w.on('all', (event, path) => {
       if (event === 'add' || event === 'change') schedule(`f:${path}`, () => catalog.fileChanged(root, path))
-      else if (event === 'unlink' || event === 'unlinkDir') catalog.fileRemoved(root, path)
+      else if (event === 'unlink' || event === 'unlinkDir') {
+        catalog.fileRemoved(root, path)
+        if (event === 'unlinkDir' && path === root.path) missingRoots.add(root)
+      }
     })
+    return w
   }
+  const rootWatchers = new Map<FileRootSource, FSWatcher>()
+  for (const root of fileRoots) rootWatchers.set(root, track(watchRoot(root)))
+  const revive = setInterval(() => {
+    for (const root of [...missingRoots]) {
+      if (!existsSync(root.path)) continue
+      missingRoots.delete(root)
+      const old = rootWatchers.get(root)
+      const fresh = watchRoot(root)
+      rootWatchers.set(root, fresh)
+      watchers.splice(watchers.indexOf(old!), 1, fresh)
+      void old?.close()
+      catalog.rescanFileRoot(root).catch((err) => logger.warn({ err, root: root.path }, 'rescan failed'))
+    }
+  }, ROOT_POLL_MS)
+  revive.unref()
   return {
     ready: Promise.all(readies).then(() => undefined),
     close: async () => {
+      clearInterval(revive)
       for (const t of timers) clearTimeout(t)
       await Promise.all(watchers.map((w) => w.close()))
     },
