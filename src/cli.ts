@@ -7,6 +7,15 @@ import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { loadConfig, ConfigError, checkConfigFile, createLogger, startServer, type RunningServer, type Logger } from './server/index.js'
 import { buildDemoBundle, DEMO_IMAGES } from './demo/index.js'
+import { existsSync } from 'node:fs'
+import cliProgress from 'cli-progress'
+import { buildLayout, silentLogger } from './server/index.js'
+import { CachedStore } from './registry-api/index.js'
+import { Catalog, openDb, applySchema } from './catalog/index.js'
+import { CATALOG_FILE } from './catalog/db.js'
+import { CATALOG_SCHEMA } from './catalog/schema.js'
+import { verifyContent } from './catalog/verify.js'
+import { humanBytes, renderInventoryText } from './nodes/inventory.js'
 
 const VERSION: string = (() => {
   try {
@@ -178,6 +187,84 @@ addServeOptions(
       '',
     ]
     process.stderr.write(lines.join('\n'))
+  } catch (err) {
+    fail(err)
+  }
+})
+
+/** Loads config for a one-shot command (no listeners). */
+const commandConfig = (flags: ServeFlags) => {
+  const { config, warnings } = loadConfig({ file: flags.config, flags: flagTree(flags) })
+  for (const w of warnings) process.stderr.write(`outpost: ${w}\n`)
+  return config
+}
+
+/** A progress bar on a terminal; nothing otherwise. */
+const progressBar = (label: string) => {
+  if (!process.stderr.isTTY) return { update: (_done: number, _total: number) => {}, stop: () => {} }
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {percentage}% | {done} of {all}`, stream: process.stderr, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  )
+  let started = false
+  return {
+    update: (done: number, total: number) => {
+      if (!started) {
+        bar.start(Math.max(total, 1), 0, { done: humanBytes(0), all: humanBytes(total) })
+        started = true
+      }
+      bar.update(done, { done: humanBytes(done), all: humanBytes(total) })
+    },
+    stop: () => started && bar.stop(),
+  }
+}
+
+addServeOptions(
+  program
+    .command('verify')
+    .description('hash every blob and file and check it against its name; exit 1 naming every corrupt or missing item'),
+).action(async (flags: ServeFlags) => {
+  try {
+    const config = commandConfig(flags)
+    const layout = buildLayout(config)
+    const stores = layout.stores.stores.map((s) => (s instanceof CachedStore ? s.inner : s))
+    const dbPath = join(config.data_dir, CATALOG_FILE)
+    const db = existsSync(dbPath) ? openDb(config.data_dir) : undefined
+    if (db) applySchema(db, CATALOG_SCHEMA)
+    const bar = progressBar('verify')
+    const report = await verifyContent(stores, layout.filesRoots, db, (done, total) => bar.update(done, total))
+    bar.stop()
+    db?.close()
+    for (const p of report.problems) process.stdout.write(`${p.kind.toUpperCase()} ${p.path}: ${p.problem}\n`)
+    process.stdout.write(
+      `verified ${report.blobs} blobs and ${report.files} files (${humanBytes(report.bytes)}): ${report.problems.length ? `${report.problems.length} problem(s)` : 'all good'}\n`,
+    )
+    process.exit(report.problems.length ? 1 : 0)
+  } catch (err) {
+    fail(err)
+  }
+})
+
+addServeOptions(
+  program
+    .command('ls')
+    .description('print the inventory of a running Outpost (URL) or of a bundle folder')
+    .argument('[target]', 'http(s) URL of a running Outpost, or a bundle folder; default: the configured roots'),
+).action(async (target: string | undefined, flags: ServeFlags) => {
+  try {
+    if (target && /^https?:\/\//.test(target)) {
+      const res = await fetch(new URL('/inventory', target), { headers: { accept: 'text/plain' } })
+      if (!res.ok) throw new Error(`${target}: HTTP ${res.status}`)
+      process.stdout.write(await res.text())
+      return
+    }
+    const config = commandConfig(target ? { ...flags, bundle: resolve(target) } : flags)
+    const layout = buildLayout(config)
+    const stores = layout.stores.stores.map((s) => (s instanceof CachedStore ? s.inner : s))
+    const catalog = new Catalog({ db: openDb(':memory:'), stores, fileRoots: layout.filesRoots, logger: silentLogger() })
+    await catalog.scan()
+    process.stdout.write(renderInventoryText(catalog.inventory()))
+    catalog.close()
   } catch (err) {
     fail(err)
   }
