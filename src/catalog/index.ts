@@ -172,15 +172,25 @@ export class Catalog {
     return { images, files, ms }
   }
 
-  /** Re-walks one root: rows for files that are gone are removed. */
-  async rescanFileRoot(root: FileRootSource): Promise<number> {
+  /** Re-walks one root, or a folder in it: rows for files that are gone are removed. */
+  async rescanFileRoot(root: FileRootSource, under = root.path): Promise<number> {
     const label = rootLabel(root)
     const seen = new Set<string>()
-    const count = await walkFiles(label, root.path, (rows) => {
-      for (const r of rows) seen.add(r.path)
-      this.insertFiles(rows)
-    })
-    const existing = this.db.prepare('SELECT path FROM files WHERE root = ?').all(label) as Array<{ path: string }>
+    const count = await walkFiles(
+      label,
+      root.path,
+      (rows) => {
+        for (const r of rows) seen.add(r.path)
+        this.insertFiles(rows)
+      },
+      under,
+    )
+    const rel = relative(root.path, under).split(sep).join('/')
+    const existing = (
+      rel
+        ? this.db.prepare("SELECT path FROM files WHERE root = ? AND (path = ? OR substr(path, 1, ?) = ?)").all(label, rel, rel.length + 1, `${rel}/`)
+        : this.db.prepare('SELECT path FROM files WHERE root = ?').all(label)
+    ) as Array<{ path: string }>
     const del = this.db.prepare('DELETE FROM files WHERE root = ? AND path = ?')
     this.db.transaction(() => {
       for (const { path } of existing) if (!seen.has(path)) del.run(label, path)
@@ -202,7 +212,7 @@ export class Catalog {
 
   fileRemoved(root: FileRootSource, absPath: string): void {
     const rel = relative(root.path, absPath).split(sep).join('/')
-    this.db.prepare('DELETE FROM files WHERE root = ? AND (path = ? OR path LIKE ?)').run(rootLabel(root), rel, `${rel.replace(/[%_]/g, '')}/%`)
+    this.db.prepare('DELETE FROM files WHERE root = ? AND (path = ? OR substr(path, 1, ?) = ?)').run(rootLabel(root), rel, rel.length + 1, `${rel}/`)
   }
 
   /** Stores the result of a package tree check. */

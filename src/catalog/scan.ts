@@ -13,6 +13,8 @@ import { parseDigest, type Digest } from '../registry-api/grammar.js'
 import { isListType, parseManifest, type ManifestInfo, type Platform } from '../registry-api/media-types.js'
 
 export const BATCH_SIZE = 500
+const STAT_PARALLEL = 32
+const TAG_PARALLEL = 8
 
 export interface ImageRow {
   store: string
@@ -68,12 +70,13 @@ const imageSize = (bytes: Buffer, info: ManifestInfo, blobs: Array<{ digest: str
 export const scanRepository = async (store: ImageStore, repository: string): Promise<{ rows: ImageRow[]; incomplete: string[] }> => {
   const rows: ImageRow[] = []
   const incomplete: string[] = []
-  for (const tag of (await store.tags(repository)) ?? []) {
+  const tags = (await store.tags(repository)) ?? []
+  const describe = async (tag: string): Promise<void> => {
     const digest = await store.resolveTag(repository, tag)
     const manifest = digest && (await readVerifiedManifest(store, digest))
     if (!digest || !manifest) {
       incomplete.push(tag)
-      continue
+      return
     }
     const blobs: Array<{ digest: string; size: number }> = [{ digest: digest.value, size: manifest.bytes.length }]
     let size = 0
@@ -106,6 +109,8 @@ export const scanRepository = async (store: ImageStore, repository: string): Pro
     }
     rows.push({ store: store.label, repository, tag, digest: digest.value, mediaType: manifest.info.mediaType, platforms, size, blobs })
   }
+  for (let i = 0; i < tags.length; i += TAG_PARALLEL) await Promise.all(tags.slice(i, i + TAG_PARALLEL).map(describe))
+  rows.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
   return { rows, incomplete }
 }
 
@@ -134,21 +139,20 @@ export const walkFiles = async (
       return
     }
     const subdirs: string[] = []
+    const names: string[] = []
     for await (const entry of handle) {
-      const full = join(dir, entry.name)
-      if (entry.isDirectory()) {
-        subdirs.push(full)
-        continue
-      }
-      if (!entry.isFile()) continue
-      let st
-      try {
-        st = await lstat(full)
-      } catch {
-        continue
-      }
-      batch.push({ root: rootLabel, path: relative(rootPath, full).split(sep).join('/'), size: st.size, mtime: Math.floor(st.mtimeMs) })
-      count++
+      if (entry.isDirectory()) subdirs.push(join(dir, entry.name))
+      else if (entry.isFile()) names.push(entry.name)
+    }
+    // lstat a folder's files together: the thread pool works in parallel.
+    for (let i = 0; i < names.length; i += STAT_PARALLEL) {
+      const slice = names.slice(i, i + STAT_PARALLEL)
+      const stats = await Promise.all(slice.map((n) => lstat(join(dir, n)).catch(() => undefined)))
+      stats.forEach((st, k) => {
+        if (!st || !st.isFile()) return
+        batch.push({ root: rootLabel, path: relative(rootPath, join(dir, slice[k]!)).split(sep).join('/'), size: st.size, mtime: Math.floor(st.mtimeMs) })
+        count++
+      })
       if (batch.length >= BATCH_SIZE) {
         flush()
         // Let requests in between batches.
