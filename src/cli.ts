@@ -15,7 +15,7 @@ import { Catalog, openDb, applySchema } from './catalog/index.js'
 import { CATALOG_FILE } from './catalog/db.js'
 import { CATALOG_SCHEMA } from './catalog/schema.js'
 import { verifyContent } from './catalog/verify.js'
-import { humanBytes, renderInventoryText } from './nodes/inventory.js'
+import { humanBytes, renderInventoryText } from './nodes/served-inventory.js'
 
 const VERSION: string = (() => {
   try {

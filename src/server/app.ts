@@ -13,7 +13,7 @@ import type { Metrics } from './metrics.js'
 import type { ServedLayout } from './layout.js'
 import type { Catalog } from '../catalog/index.js'
 import { healthRouter, type ReadinessCheck } from '../nodes/health.js'
-import { inventoryRouter } from '../nodes/inventory.js'
+import { inventoryRouter } from '../nodes/served-inventory.js'
 
 export interface AppOptions {
   layout: ServedLayout

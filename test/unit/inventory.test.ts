@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { humanBytes, renderInventoryText, table, wantsText } from '../../src/nodes/inventory.js'
+import { humanBytes, renderInventoryText, table, wantsText } from '../../src/nodes/served-inventory.js'
 import { repositoryOfPath } from '../../src/catalog/watch.js'
 import { openDb, Misses, applySchema } from '../../src/catalog/index.js'
 import { MISSES_SCHEMA } from '../../src/catalog/schema.js'
