@@ -16,6 +16,8 @@ export interface AppOptions {
   layout: ServedLayout
   logger: Logger
   metrics: Metrics
+  /** The CA certificate (PEM) nodes should trust, or null when there is none to hand out. */
+  caPem?: () => string | null
 }
 
 type Env = { Bindings: HttpBindings }
@@ -27,6 +29,17 @@ export const createApp = (options: AppOptions): Hono<Env> => {
   app.get('/healthz', (c) => {
     labelRoute(c.env?.incoming, 'healthz')
     return c.text('ok\n')
+  })
+
+  // The CA only: a PEM that holds anything but certificates is never sent.
+  app.get('/ca.crt', (c) => {
+    labelRoute(c.env?.incoming, 'ca')
+    const pem = options.caPem?.() ?? null
+    if (pem === null) return c.text('404 Not Found: no CA to hand out (HTTPS is off, or tls.cert is set without tls.ca)\n', 404)
+    if (/PRIVATE KEY/.test(pem)) throw new Error('refusing to serve a CA file that holds a private key')
+    c.header('Content-Type', 'application/x-x509-ca-cert')
+    c.header('Cache-Control', 'no-cache')
+    return c.body(pem)
   })
 
   app.get('/metrics', async (c) => {

@@ -68,6 +68,9 @@ export const validityFor = (now: Date, days: number, backdateHours: number, cap?
   return { notBefore, notAfter }
 }
 
+/** node-forge writes PEM with CRLF line ends; files and /ca.crt use LF like openssl. */
+const pemOf = (cert: forge.pki.Certificate): string => forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n')
+
 const forgePublicKey = (keyPem: string): forge.pki.PublicKey =>
   forge.pki.publicKeyFromPem(createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'pem' }) as string)
 
@@ -107,7 +110,7 @@ export const createCa = async (options: CaOptions): Promise<CertAndKey> => {
     { name: 'subjectKeyIdentifier' },
   ])
   cert.sign(forgePrivateKey(key), forge.md.sha256.create())
-  return { cert: forge.pki.certificateToPem(cert), key }
+  return { cert: pemOf(cert), key }
 }
 
 export interface ServerCertOptions {
@@ -157,5 +160,5 @@ export const createServerCert = async (options: ServerCertOptions): Promise<Cert
     { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyId(caCert) },
   ])
   cert.sign(forgePrivateKey(options.ca.key), forge.md.sha256.create())
-  return { cert: forge.pki.certificateToPem(cert), key }
+  return { cert: pemOf(cert), key }
 }
