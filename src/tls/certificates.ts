@@ -299,9 +299,10 @@ export const readStatus = (s: TlsSettings, now = new Date()): TlsStatus => {
 
 /**
  * Replaces the CA: the current files move to `tls/old/<stamp>/`, a new CA
- * and a server certificate signed by it are written. Returns the archive.
+ * and a server certificate signed by it are written. Returns the archive
+ * folder (null when there was no CA before).
  */
-export const rotateCa = async (s: TlsSettings, log: TlsLogger = QUIET, now = new Date()): Promise<{ material: TlsMaterial; archived: string }> => {
+export const rotateCa = async (s: TlsSettings, log: TlsLogger = QUIET, now = new Date()): Promise<{ material: TlsMaterial; archived: string | null }> => {
   if (s.operator) throw new TlsError('tls.cert is set: the certificate and its CA are the operator’s, and Outpost does not rotate them')
   const paths = tlsPaths(s.dataDir)
   // Make the new CA before touching the old one, so a failure leaves things as they were.

@@ -106,16 +106,19 @@ export const writeCertAndKey = (certPath: string, keyPath: string, pair: { cert:
 const stamp = (now: Date): string => now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
 
 /**
- * Moves the CA and server files into `old/<stamp>/` and returns that folder.
- * Only `outpost certs rotate-ca` calls this.
+ * Moves the CA and server files into `old/<stamp>/` and returns that folder,
+ * or null when there was nothing to move. Only `outpost certs rotate-ca`
+ * calls this.
  */
-export const archiveCurrent = (paths: TlsPaths, now: Date): string => {
+export const archiveCurrent = (paths: TlsPaths, now: Date): string | null => {
+  const present = [paths.caKey, paths.caCert, paths.serverKey, paths.serverCert].filter((p) => existsSync(p))
+  if (present.length === 0) return null
   let target = join(paths.old, stamp(now))
   for (let i = 1; existsSync(target); i++) target = join(paths.old, `${stamp(now)}-${i}`)
-  mkdirSync(target, { recursive: true, mode: 0o700 })
-  for (const p of [paths.caKey, paths.caCert, paths.serverKey, paths.serverCert]) {
-    if (existsSync(p)) renameSync(p, join(target, p.slice(paths.dir.length + 1)))
-  }
+  mkdirSync(paths.old, { recursive: true, mode: DIR_MODE })
+  // Old keys stay keys: the folder is closed to others as well as the files.
+  mkdirSync(target, { mode: 0o700 })
+  for (const p of present) renameSync(p, join(target, p.slice(paths.dir.length + 1)))
   fsyncDir(paths.dir)
   return target
 }

@@ -159,6 +159,14 @@ test('an orphan ca.key (crash before ca.crt) is overwritten: no node can trust a
   assert.ok(m.caInfo?.isCa, 'a CA was made')
 })
 
+test('rotate-ca with no CA yet makes one and archives nothing', async (t) => {
+  const dir = tmp(t)
+  const { material, archived } = await rotateCa(settings(dir))
+  assert.equal(archived, null)
+  assert.equal(existsSync(tlsPaths(dir).old), false)
+  assert.ok(material.caInfo?.isCa, 'a CA was made')
+})
+
 test('rotate-ca archives the old files, makes a new CA and a server certificate under it', async (t) => {
   const dir = tmp(t)
   const before = await ensureGenerated(settings(dir))
@@ -166,9 +174,11 @@ test('rotate-ca archives the old files, makes a new CA and a server certificate 
   assert.notEqual(material.ca, before.ca)
   assert.notEqual(material.server.fingerprint256, before.server.fingerprint256)
   assert.ok(new X509Certificate(material.cert).verify(new X509Certificate(material.ca!).publicKey), 'new leaf under new CA')
-  assert.equal(readFileSync(join(archived, 'ca.crt'), 'utf8'), before.ca)
-  assert.equal(readFileSync(join(archived, 'server.crt'), 'utf8'), before.cert)
-  assert.equal(mode(join(archived, 'ca.key')), 0o600)
+  assert.equal(readFileSync(join(archived!, 'ca.crt'), 'utf8'), before.ca)
+  assert.equal(readFileSync(join(archived!, 'server.crt'), 'utf8'), before.cert)
+  assert.equal(mode(join(archived!, 'ca.key')), 0o600)
+  assert.equal(mode(archived!), 0o700)
+  assert.equal(mode(tlsPaths(dir).dir), 0o755)
   const status = readStatus(settings(dir))
   assert.equal(status.decision, 'reuse')
   assert.equal(status.ca?.pem, material.ca)
