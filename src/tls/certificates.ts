@@ -67,8 +67,11 @@ export interface TlsMaterial {
 /** CA expiry this close is worth a warning at every check: nodes need time to take a new one. */
 export const CA_WARN_DAYS = 90
 
-export const wantedSansOf = (s: TlsSettings): San[] => {
+export const wantedSansOf = (s: TlsSettings, log: TlsLogger = QUIET): San[] => {
   const host = s.hostname !== undefined && s.addresses !== undefined ? { hostname: s.hostname, addresses: s.addresses } : hostNameInputs()
+  if ('error' in host && host.error) {
+    log.warn({ err: host.error }, 'cannot list network interfaces; the certificate names no host address (add them to tls.extra_sans)')
+  }
   return wantedSans({ domains: s.domains, hostname: s.hostname ?? host.hostname, addresses: s.addresses ?? host.addresses, extra: s.extraSans })
 }
 
@@ -174,7 +177,7 @@ export const ensureGenerated = async (s: TlsSettings, log: TlsLogger = QUIET, no
   const caInfo = describeX509(caX509)
   warnCaExpiry(caInfo, now, log)
 
-  const sans = wantedSansOf(s)
+  const sans = wantedSansOf(s, log)
   let server = readServer(paths, caX509)
   const decision = decideServerCert(server.existing, { sans, renewBeforeDays: s.renewBeforeDays, caNotAfter: caInfo.notAfter }, now)
   if (decision !== 'reuse') {

@@ -108,5 +108,16 @@ export const missingSans = (have: readonly San[], want: readonly San[]): San[] =
   return want.filter((s) => !set.has(s))
 }
 
-/** The live inputs of this host. */
-export const hostNameInputs = (): Pick<NameInputs, 'hostname' | 'addresses'> => ({ hostname: osHostname(), addresses: hostAddresses() })
+/**
+ * The live inputs of this host. Listing interfaces needs a netlink socket,
+ * which a sandbox may forbid (systemd RestrictAddressFamilies without
+ * AF_NETLINK): then the addresses are left out and `error` says why.
+ */
+export const hostNameInputs = (): Pick<NameInputs, 'hostname' | 'addresses'> & { error?: string } => {
+  const hostname = osHostname()
+  try {
+    return { hostname, addresses: hostAddresses() }
+  } catch (err) {
+    return { hostname, addresses: [], error: (err as Error).message }
+  }
+}

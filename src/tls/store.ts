@@ -16,7 +16,7 @@
  * once `ca.crt` exists (nodes can only have been handed `ca.crt`), so a crash
  * between the two leaves an orphan key that the next start overwrites.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, chmodSync, existsSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, chmodSync, existsSync, fchownSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { daysUntil } from './inspect.js'
@@ -71,6 +71,17 @@ const fsyncDir = (dir: string): void => {
 }
 
 /**
+ * root running `outpost certs rotate-ca` must not leave root-owned keys in a
+ * folder the service user owns (systemd DynamicUser/StateDirectory): the
+ * service could no longer read them. New files take the folder's owner.
+ */
+const ownerToFollow = (dir: string): { uid: number; gid: number } | null => {
+  if (process.getuid?.() !== 0) return null
+  const st = statSync(dir)
+  return st.uid !== 0 || st.gid !== 0 ? { uid: st.uid, gid: st.gid } : null
+}
+
+/**
  * Writes `data` to `path` atomically with `mode`. The temporary file is
  * created with the mode (so a key is never readable by others, even briefly)
  * and chmod-ed again because the umask may have narrowed it.
@@ -79,9 +90,11 @@ export const writeFileAtomic = (path: string, data: string, mode: number): void 
   const dir = dirname(path)
   mkdirSync(dir, { recursive: true, mode: DIR_MODE })
   const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`)
+  const owner = ownerToFollow(dir)
   const fd = openSync(tmp, 'wx', mode)
   try {
     try {
+      if (owner) fchownSync(fd, owner.uid, owner.gid)
       writeSync(fd, data)
       fsyncSync(fd)
     } finally {

@@ -77,7 +77,7 @@ describe('real clients over HTTPS, trusting only /ca.crt', () => {
     // TLS 1.1 is refused by the server (the client is allowed to offer it).
     const old = await sclient(['-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0'])
     assert.notEqual(old.status, 0)
-    assert.match(old.stdout + old.stderr, /alert protocol version/, "the server answered with a protocol_version alert")
+    assert.match(old.stdout + old.stderr, /alert protocol version/, 'the server answered with a protocol_version alert')
   })
 
   test('openssl verify -CAfile accepts the served certificate for TLS server use', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, statSync, readdirSync, readFileSync, writeFileSync, existsSync, unlinkSync } from 'node:fs'
+import { chownSync, mkdtempSync, rmSync, statSync, readdirSync, readFileSync, writeFileSync, existsSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { X509Certificate } from 'node:crypto'
@@ -61,6 +61,20 @@ test('atomic writes: mode kept under a wide umask, no temporary files left', (t)
   writeFileAtomic(join(dir, 'sub', 'x.crt'), 'c', 0o644)
   assert.equal(mode(join(dir, 'sub', 'x.crt')), 0o644)
   assert.deepEqual(readdirSync(join(dir, 'sub')).sort(), ['x.crt', 'x.key'])
+})
+
+test('run as root in a folder someone else owns, new files take the folder owner (DynamicUser state dirs)', (t) => {
+  const dir = tmp(t)
+  if (process.getuid?.() !== 0) {
+    // Only root can give files away; as anyone else files are the writer's, which is the owner anyway.
+    writeFileAtomic(join(dir, 'a.key'), 'k', KEY_MODE)
+    assert.equal(statSync(join(dir, 'a.key')).uid, process.getuid!())
+    return
+  }
+  chownSync(dir, 65534, 65534)
+  writeFileAtomic(join(dir, 'a.key'), 'k', KEY_MODE)
+  const st = statSync(join(dir, 'a.key'))
+  assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [65534, 65534, 0o600])
 })
 
 test('first start creates CA and server files with the right modes; a second start reuses them', async (t) => {
