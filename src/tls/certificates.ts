@@ -75,6 +75,23 @@ export const wantedSansOf = (s: TlsSettings, log: TlsLogger = QUIET): San[] => {
   return wantedSans({ domains: s.domains, hostname: s.hostname ?? host.hostname, addresses: s.addresses ?? host.addresses, extra: s.extraSans })
 }
 
+/** readIfExists and writeCertAndKey, with failures (permissions, read-only disk) as TlsError naming the file. */
+const readTls = (path: string): string | null => {
+  try {
+    return readIfExists(path)
+  } catch (err) {
+    throw new TlsError(`cannot read ${path}: ${(err as Error).message}`)
+  }
+}
+
+const writeTls = (certPath: string, keyPath: string, pair: { cert: string; key: string }): void => {
+  try {
+    writeCertAndKey(certPath, keyPath, pair)
+  } catch (err) {
+    throw new TlsError(`cannot write ${keyPath} / ${certPath}: ${(err as Error).message}`)
+  }
+}
+
 const tryX509 = (pem: string | null): X509Certificate | null => {
   if (pem === null) return null
   try {
@@ -92,8 +109,8 @@ interface CaOnDisk {
 }
 
 const readCa = (paths: TlsPaths): CaOnDisk => {
-  const cert = readIfExists(paths.caCert)
-  const key = readIfExists(paths.caKey)
+  const cert = readTls(paths.caCert)
+  const key = readTls(paths.caKey)
   if (cert === null) return { existing: null, x509: null, cert, key }
   const x509 = tryX509(cert)
   return {
@@ -117,8 +134,8 @@ interface ServerOnDisk {
 }
 
 const readServer = (paths: TlsPaths, ca: X509Certificate | null): ServerOnDisk => {
-  const cert = readIfExists(paths.serverCert)
-  const key = readIfExists(paths.serverKey)
+  const cert = readTls(paths.serverCert)
+  const key = readTls(paths.serverKey)
   if (cert === null) return { existing: null, x509: null, cert, key }
   const x509 = tryX509(cert)
   if (!x509) {
@@ -168,7 +185,7 @@ export const ensureGenerated = async (s: TlsSettings, log: TlsLogger = QUIET, no
   if (typeof caDecision === 'object') throw new TlsError(`${paths.dir}: ${caDecision.refuse}`)
   if (caDecision === 'create') {
     const made = await createCa({ commonName: caCommonName(now), days: s.caDays, backdateHours: s.backdateHours, now })
-    writeCertAndKey(paths.caCert, paths.caKey, made)
+    writeTls(paths.caCert, paths.caKey, made)
     ca = readCa(paths)
     const info = describeX509(ca.x509!)
     log.info({ path: paths.caCert, subject: info.subject, sha256: info.fingerprint256, not_after: info.notAfter.toISOString() }, 'created a CA')
@@ -188,7 +205,7 @@ export const ensureGenerated = async (s: TlsSettings, log: TlsLogger = QUIET, no
       now,
       ca: { cert: ca.cert!, key: ca.key! },
     })
-    writeCertAndKey(paths.serverCert, paths.serverKey, made)
+    writeTls(paths.serverCert, paths.serverKey, made)
     server = readServer(paths, caX509)
     const info = describeX509(server.x509!)
     log.info(
@@ -311,7 +328,7 @@ export const rotateCa = async (s: TlsSettings, log: TlsLogger = QUIET, now = new
   // Make the new CA before touching the old one, so a failure leaves things as they were.
   const made = await createCa({ commonName: caCommonName(now), days: s.caDays, backdateHours: s.backdateHours, now })
   const archived = archiveCurrent(paths, now)
-  writeCertAndKey(paths.caCert, paths.caKey, made)
+  writeTls(paths.caCert, paths.caKey, made)
   const info = describeCert(made.cert)
   log.info({ path: paths.caCert, subject: info.subject, sha256: info.fingerprint256, archived }, 'replaced the CA')
   const material = await ensureGenerated(s, log, now)

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chownSync, mkdtempSync, rmSync, statSync, readdirSync, readFileSync, writeFileSync, existsSync, unlinkSync } from 'node:fs'
+import { chownSync, mkdirSync, mkdtempSync, rmSync, statSync, readdirSync, readFileSync, writeFileSync, existsSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { X509Certificate } from 'node:crypto'
@@ -163,6 +163,16 @@ test('a damaged CA stops start-up and is never replaced', async (t) => {
   await assert.rejects(ensureGenerated(settings(dir)), /ca.key does not belong to ca.crt/)
   assert.equal(readFileSync(p.caCert, 'utf8'), caCert)
   assert.equal(readStatus(settings(dir)).problem?.includes('does not belong'), true)
+})
+
+test('files that cannot be read or written stop start-up with a TlsError naming them', async (t) => {
+  const dir = tmp(t)
+  const p = tlsPaths(dir)
+  mkdirSync(p.caKey, { recursive: true }) // a folder where the key should be
+  await assert.rejects(ensureGenerated(settings(dir)), (err: Error) => err instanceof TlsError && err.message.includes(p.caKey))
+  const blocked = join(dir, 'blocked')
+  writeFileSync(blocked, 'a file where the data dir should be')
+  await assert.rejects(ensureGenerated(settings(blocked)), (err: Error) => err instanceof TlsError && /cannot (read|write) .*blocked/.test(err.message))
 })
 
 test('an orphan ca.key (crash before ca.crt) is overwritten: no node can trust a CA it never saw', async (t) => {
