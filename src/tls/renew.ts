@@ -9,6 +9,7 @@
  */
 import { createSecureContext, type Server as TlsServer, type SecureContextOptions } from 'node:tls'
 import { prepareTls, type TlsLogger, type TlsMaterial, type TlsSettings } from './certificates.js'
+import { daysUntil } from './inspect.js'
 
 export const CHECK_INTERVAL_MS = 24 * 60 * 60 * 1000
 
@@ -30,6 +31,9 @@ export interface RenewerOptions {
 }
 
 export type CheckResult = 'unchanged' | 'swapped' | 'failed'
+
+/** /readyz wants the served certificate good for at least this long (DESIGN.md, Nodes). */
+export const READY_MIN_DAYS = 14
 
 export class CertificateRenewer {
   current: TlsMaterial
@@ -58,6 +62,18 @@ export class CertificateRenewer {
   /** The CA PEM to hand to nodes, or null. */
   caPem(): string | null {
     return this.current.ca
+  }
+
+  /**
+   * For /readyz: ready while the certificate being served is valid for more
+   * than READY_MIN_DAYS. Shaped like the nodes module's CheckResult.
+   */
+  readiness(now = this.now()): { ok: boolean; detail: string } {
+    const s = this.current.server
+    const days = daysUntil(s.notAfter, now)
+    const detail = `${this.current.source} certificate ${s.subject}, valid until ${s.notAfter.toISOString()} (${days} days)`
+    if (s.notBefore > now) return { ok: false, detail: `${detail}; not valid before ${s.notBefore.toISOString()}` }
+    return { ok: s.notAfter.getTime() - now.getTime() > READY_MIN_DAYS * 86_400_000, detail }
   }
 
   start(): void {
