@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { createCa, createServerCert } from './generate.js'
 import { chainsTo, daysUntil, describeCert, describeX509, issuedBy, keyMatchesCert, splitPem, x509Of, type CertInfo } from './inspect.js'
 import { hostNameInputs, missingSans, toSan, wantedSans, type San } from './names.js'
@@ -157,7 +158,8 @@ const readServer = (paths: TlsPaths, ca: X509Certificate | null): ServerOnDisk =
   }
 }
 
-const caCommonName = (now: Date): string => `Outpost CA ${hostNameInputs().hostname} ${now.toISOString().slice(0, 10)}`
+/** The host and the date tell one Outpost CA from another (e.g. before and after rotate-ca). */
+const caCommonName = (now: Date): string => `Outpost CA ${hostname()} ${now.toISOString().slice(0, 10)}`
 
 const warnCaExpiry = (ca: CertInfo, now: Date, log: TlsLogger): void => {
   const days = daysUntil(ca.notAfter, now)
