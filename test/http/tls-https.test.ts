@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHash, X509Certificate } from 'node:crypto'
 import { connect } from 'node:tls'
@@ -14,11 +14,18 @@ import { writeCertAndKey } from '../../src/tls/store.js'
 const DOMAIN = 'outpost.registry.local'
 
 const start = async (t: { after: (fn: () => Promise<void> | void) => void }, flags: Record<string, unknown> = {}): Promise<{ s: TestServer; fx: Fixture }> => {
-  const root = tempDir('outpost-reg-')
+  const root = scratch(t, 'outpost-reg-')
   const fx = await buildRegistry2(root)
   const s = await startTestServer({ registry: { roots: [root] }, ...flags, listen: { https: '127.0.0.1:0', ...((flags.listen as object) ?? {}) } })
   t.after(() => s.close())
   return { s, fx }
+}
+
+/** A temporary folder removed when the test ends. */
+const scratch = (t: { after: (fn: () => void) => void }, prefix: string): string => {
+  const dir = tempDir(prefix)
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
 }
 
 const plainGet = async (url: string): Promise<{ status: number; type: string | null; body: string }> => {
@@ -136,7 +143,7 @@ test('rotate-ca while running: the next check serves the new chain and /ca.crt',
 })
 
 test('operator-supplied certificate and CA are served as they are', async (t) => {
-  const dir = tempDir('outpost-op-')
+  const dir = scratch(t, 'outpost-op-')
   const now = new Date()
   const ca = await createCa({ commonName: 'Corp CA', days: 365, backdateHours: 1, now })
   const leaf = await createServerCert({ sans: ['DNS:registry.corp.example', 'IP:127.0.0.1'], days: 90, backdateHours: 1, now, ca })
@@ -156,7 +163,7 @@ test('operator-supplied certificate and CA are served as they are', async (t) =>
 })
 
 test('operator-supplied certificate without tls.ca: HTTPS works, /ca.crt is 404', async (t) => {
-  const dir = tempDir('outpost-op-')
+  const dir = scratch(t, 'outpost-op-')
   const now = new Date()
   const ca = await createCa({ commonName: 'Corp CA', days: 365, backdateHours: 1, now })
   const leaf = await createServerCert({ sans: ['DNS:localhost', 'IP:127.0.0.1'], days: 90, backdateHours: 1, now, ca })
@@ -167,8 +174,8 @@ test('operator-supplied certificate without tls.ca: HTTPS works, /ca.crt is 404'
   assert.equal((await httpsGet(`${s.httpsUrl}/healthz`, { ca: ca.cert })).status, 200)
 })
 
-test('an operator key that does not match stops start-up before anything listens', async () => {
-  const dir = tempDir('outpost-op-')
+test('an operator key that does not match stops start-up before anything listens', async (t) => {
+  const dir = scratch(t, 'outpost-op-')
   const now = new Date()
   const ca = await createCa({ commonName: 'Corp CA', days: 365, backdateHours: 1, now })
   const a = await createServerCert({ sans: ['DNS:localhost'], days: 90, backdateHours: 1, now, ca })
