@@ -1,11 +1,22 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 /**
- * outpost serve | demo | check-config | --version
+ * outpost serve | demo | certs [--ca] | certs rotate-ca | check-config | --version
  */
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import { loadConfig, ConfigError, checkConfigFile, createLogger, startServer, type RunningServer, type Logger } from './server/index.js'
+import {
+  loadConfig,
+  ConfigError,
+  checkConfigFile,
+  createLogger,
+  startServer,
+  tlsSettingsOf,
+  type OutpostConfig,
+  type RunningServer,
+  type Logger,
+} from './server/index.js'
+import { daysUntil, readStatus, rotateCa, TlsError, type CertInfo, type ServerDecision } from './tls/index.js'
 import { buildDemoBundle, DEMO_IMAGES } from './demo/index.js'
 import { existsSync } from 'node:fs'
 import cliProgress from 'cli-progress'
@@ -41,6 +52,10 @@ interface ServeFlags {
   ntp?: string
   dataDir?: string
   domain?: string[]
+  san?: string[]
+  tlsCert?: string
+  tlsKey?: string
+  tlsCa?: string
   logLevel?: string
 }
 
@@ -65,6 +80,10 @@ const flagTree = (f: ServeFlags): Record<string, unknown> => {
   put(['registry', 'images_origin'], f.imagesOrigin)
   put(['registry', 'domains'], f.domain)
   put(['files', 'roots'], f.filesRoot)
+  put(['tls', 'extra_sans'], f.san)
+  put(['tls', 'cert'], f.tlsCert)
+  put(['tls', 'key'], f.tlsKey)
+  put(['tls', 'ca'], f.tlsCa)
   return tree
 }
 
@@ -82,6 +101,10 @@ const addServeOptions = (cmd: Command): Command =>
     .option('--ntp <addr:port|off>', 'SNTP listener (UDP)')
     .option('--data-dir <dir>', 'catalog and certificates')
     .option('--domain <name>', 'registry domain (repeatable)', collect)
+    .option('--san <name|ip>', 'extra name or address for the server certificate (repeatable)', collect)
+    .option('--tls-cert <file>', 'operator-supplied certificate (PEM); Outpost then makes none')
+    .option('--tls-key <file>', 'key for --tls-cert')
+    .option('--tls-ca <file>', 'CA bundle handed to nodes at /ca.crt with --tls-cert')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
 
 /** Runs until SIGTERM/SIGINT, then stops gracefully and exits 0. */
@@ -108,11 +131,20 @@ const runUntilSignal = (running: RunningServer, logger: Logger): void => {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // `systemctl reload outpost`: check certificates now (e.g. after `outpost certs rotate-ca`).
+  process.on('SIGHUP', () => {
+    if (!running.tls) return
+    void running.tls.check().then((result) => logger.info({ signal: 'SIGHUP', result }, 'certificate check'))
+  })
 }
 
 const fail = (err: unknown): never => {
   if (err instanceof ConfigError) {
     process.stderr.write(`outpost: invalid configuration\n${err.message}\n`)
+    process.exit(2)
+  }
+  if (err instanceof TlsError) {
+    process.stderr.write(`outpost: TLS: ${err.message}\n`)
     process.exit(2)
   }
   const e = err as NodeJS.ErrnoException
@@ -181,6 +213,9 @@ addServeOptions(
       `  curl -sI -H 'Accept: application/vnd.oci.image.index.v1+json' ${base}/v2/library/hello/manifests/latest`,
       `  curl -s '${base}/v2/pause/manifests/3.9?ns=registry.k8s.io'   # upstream name, as containerd asks`,
       `  skopeo inspect --tls-verify=false docker://${hostPort}/library/hello:latest`,
+      ...(running.tls
+        ? [`  curl --cacert ${join(dataDir, 'tls', 'ca.crt')} ${running.listeners.find((l) => l.name === 'https')?.url ?? 'https://127.0.0.1:8443'}/v2/_catalog`]
+        : []),
       `  skopeo copy --src-tls-verify=false --override-arch arm64 docker://${hostPort}/library/hello:1.0 dir:/tmp/hello-arm64`,
       '',
       'Stop with Ctrl-C.',
@@ -265,6 +300,115 @@ addServeOptions(
     await catalog.scan()
     process.stdout.write(renderInventoryText(catalog.inventory()))
     catalog.close()
+  } catch (err) {
+    fail(err)
+  }
+})
+
+const iso = (d: Date): string => d.toISOString().replace(/\.000Z$/, 'Z')
+
+const describe = (label: string, path: string, info: CertInfo, now: Date, withIssuer: boolean): string[] => [
+  `${label.padEnd(8)} ${path}`,
+  `  subject  ${info.subject}`,
+  ...(withIssuer ? [`  issuer   ${info.issuer}`] : []),
+  ...(info.sans.length ? [`  names    ${info.sans.join(', ')}`] : []),
+  `  key      ${info.key}`,
+  `  valid    ${iso(info.notBefore)} → ${iso(info.notAfter)} (${daysUntil(info.notAfter, now)} days left)`,
+  `  serial   ${info.serialNumber}`,
+  `  sha256   ${info.fingerprint256}`,
+]
+
+const decisionText = (d: ServerDecision | null): string =>
+  d === null ? 'unknown (no usable CA)' : d === 'reuse' ? 'ok' : `re-issued at the next start or daily check (${d.reissue}: ${d.detail})`
+
+/** Where nodes fetch the CA: the first registry domain on the HTTP port (nodes resolve it to this host). */
+const caUrl = (config: OutpostConfig): string => {
+  const http = config.listen.http
+  return http ? `http://${config.registry.domains[0]}:${http.port}/ca.crt` : `https://${config.registry.domains[0]}/ca.crt`
+}
+
+const loadForCerts = (flags: ServeFlags): OutpostConfig => loadConfig({ file: flags.config, flags: flagTree(flags) }).config
+
+// Positional options: `certs rotate-ca --data-dir X` gives X to rotate-ca, not to certs.
+program.enablePositionalOptions()
+const certs = addServeOptions(
+  program
+    .command('certs')
+    .enablePositionalOptions()
+    .description('show the CA and server certificate; --ca prints the CA PEM')
+    .option('--ca', 'print only the CA certificate (PEM), for scripts'),
+).action((flags: ServeFlags & { ca?: boolean }) => {
+  try {
+    const config = loadForCerts(flags)
+    const now = new Date()
+    const status = readStatus(tlsSettingsOf(config), now)
+    if (flags.ca) {
+      if (!status.ca) {
+        process.stderr.write(
+          status.source === 'operator'
+            ? 'outpost: tls.cert is set without tls.ca: there is no CA to print\n'
+            : `outpost: no CA yet in ${status.paths.dir}; \`outpost serve\` makes one on first start with HTTPS on\n`,
+        )
+        process.exit(1)
+      }
+      process.stdout.write(status.ca.pem)
+      return
+    }
+    const lines: string[] = []
+    if (status.source === 'operator') {
+      lines.push('Certificates supplied by the operator (tls.cert, tls.key, tls.ca); Outpost does not renew them.', '')
+      lines.push(...describe('Server', config.tls.cert!, status.server!.info, now, true), '')
+      lines.push(...(status.ca ? describe('CA', config.tls.ca!, status.ca.info, now, false) : ['CA       none configured (tls.ca): /ca.crt answers 404']))
+    } else {
+      lines.push(`Certificates made by Outpost in ${status.paths.dir}`, '')
+      if (!status.ca && !status.server) {
+        lines.push('None yet: `outpost serve` makes a CA and a server certificate on first start with HTTPS on.')
+        process.stdout.write(`${lines.join('\n')}\n`)
+        process.exit(1)
+      }
+      if (status.problem) lines.push(`PROBLEM  ${status.problem}`, '')
+      lines.push(...(status.ca ? describe('CA', status.paths.caCert, status.ca.info, now, false) : ['CA       missing']), '')
+      lines.push(...(status.server ? describe('Server', status.paths.serverCert, status.server.info, now, true) : ['Server   missing']))
+      lines.push(`  status   ${decisionText(status.decision)}`)
+    }
+    lines.push('', `Nodes trust the CA from ${caUrl(config)} (or: outpost certs --ca > outpost-ca.crt).`)
+    process.stdout.write(`${lines.join('\n')}\n`)
+  } catch (err) {
+    fail(err)
+  }
+})
+
+addServeOptions(
+  certs
+    .command('rotate-ca')
+    .description('replace the CA and re-issue the server certificate under it (every node must then trust the new CA)'),
+).action(async (flags: ServeFlags) => {
+  try {
+    const config = loadForCerts(flags)
+    const { material, archived } = await rotateCa(tlsSettingsOf(config))
+    const now = new Date()
+    const url = caUrl(config)
+    const lines = [
+      archived
+        ? `Made a new CA and a server certificate under it; the previous files are in ${archived}.`
+        : 'Made a CA and a server certificate under it (there was no CA before).',
+      '',
+      ...describe('CA', join(config.data_dir, 'tls', 'ca.crt'), material.caInfo!, now, false),
+      '',
+      ...describe('Server', join(config.data_dir, 'tls', 'server.crt'), material.server, now, true),
+      '',
+      'What to do next:',
+      '  1. A running outpost keeps serving the old certificate until its next daily check. Switch now:',
+      '       systemctl reload outpost        (or: kill -HUP <pid>, or restart it)',
+      '  2. Every node must trust the new CA; until it does, it rejects Outpost over HTTPS:',
+      `       Debian/Ubuntu: curl -fsSL ${url} -o /usr/local/share/ca-certificates/outpost-ca.crt && update-ca-certificates`,
+      `       RHEL family:   curl -fsSL ${url} -o /etc/pki/ca-trust/source/anchors/outpost-ca.crt && update-ca-trust`,
+      '       containerd:    write the same file to the `ca = "…"` path in /etc/containerd/certs.d/<registry>/hosts.toml',
+      '                      (containerd reads hosts.toml per pull: no restart needed)',
+      ...(archived ? ['  3. To go back, stop outpost and move the files from the folder above back into the tls folder.'] : []),
+      '',
+    ]
+    process.stdout.write(lines.join('\n'))
   } catch (err) {
     fail(err)
   }

@@ -23,6 +23,8 @@ export interface AppOptions {
   catalog?: () => Catalog | undefined
   /** Checks behind /readyz. */
   readiness?: () => readonly ReadinessCheck[]
+  /** The CA certificate (PEM) nodes should trust, or null when there is none to hand out. */
+  caPem?: () => string | null
 }
 
 type Env = { Bindings: HttpBindings }
@@ -33,6 +35,17 @@ export const createApp = (options: AppOptions): Hono<Env> => {
 
   app.route('/', healthRouter(options.readiness ?? (() => [])))
   app.route('/', inventoryRouter(options.catalog ?? (() => undefined)))
+
+  // The CA only: a PEM that holds anything but certificates is never sent.
+  app.get('/ca.crt', (c) => {
+    labelRoute(c.env?.incoming, 'ca')
+    const pem = options.caPem?.() ?? null
+    if (pem === null) return c.text('404 Not Found: no CA to hand out (HTTPS is off, or tls.cert is set without tls.ca)\n', 404)
+    if (/PRIVATE KEY/.test(pem)) throw new Error('refusing to serve a CA file that holds a private key')
+    c.header('Content-Type', 'application/x-x509-ca-cert')
+    c.header('Cache-Control', 'no-cache')
+    return c.body(pem)
+  })
 
   app.get('/metrics', async (c) => {
     labelRoute(c.env?.incoming, 'metrics')

@@ -10,6 +10,7 @@
 import { readFileSync, existsSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
+import { isIP } from 'node:net'
 import { z } from 'zod'
 
 export const DEFAULT_CONFIG_FILE = '/etc/outpost/config.yaml'
@@ -71,6 +72,32 @@ const filesRootSchema = z.union([
   }),
 ])
 
+/** A DNS name (`*.` allowed in front) or an IP address, for extra certificate names. */
+const sanSchema = z
+  .string()
+  .min(1)
+  .refine((v) => isIP(v) !== 0 || /^(\*\.)?[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/.test(v), {
+    message: 'must be a DNS name or an IP address',
+  })
+
+/** Whole numbers; the environment hands them over as strings. */
+const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+
+const tlsSchema = z
+  .object({
+    /** Operator-supplied certificate (PEM, leaf first, intermediates may follow) and key. */
+    cert: z.string().min(1).nullable().default(null),
+    key: z.string().min(1).nullable().default(null),
+    /** CA bundle (PEM) handed to nodes at /ca.crt when the certificate is operator-supplied. */
+    ca: z.string().min(1).nullable().default(null),
+    extra_sans: z.array(sanSchema).default([]),
+    backdate_hours: count(0, 24 * 365).default(24),
+    server_days: count(2, 3650).default(825),
+    ca_days: count(2, 36500).default(3650),
+    renew_before_days: count(1, 3650).default(30),
+  })
+  .strict()
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 export const configSchema = z
@@ -104,6 +131,7 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    tls: tlsSchema.default({}),
   })
   .strict()
 
@@ -138,6 +166,14 @@ const ENV_KEYS: Array<{ path: string[]; list: boolean }> = [
   { path: ['registry', 'domains'], list: true },
   { path: ['files', 'roots'], list: true },
   { path: ['files', 'symlinks'], list: false },
+  { path: ['tls', 'cert'], list: false },
+  { path: ['tls', 'key'], list: false },
+  { path: ['tls', 'ca'], list: false },
+  { path: ['tls', 'extra_sans'], list: true },
+  { path: ['tls', 'backdate_hours'], list: false },
+  { path: ['tls', 'server_days'], list: false },
+  { path: ['tls', 'ca_days'], list: false },
+  { path: ['tls', 'renew_before_days'], list: false },
 ]
 
 export const envName = (path: string[]): string => `OUTPOST_${path.join('_').toUpperCase()}`
@@ -231,6 +267,25 @@ const absolutize = (tree: Tree, base: string): Tree => {
   }
   const files = out.files as Tree | undefined
   if (files && typeof files === 'object' && Array.isArray(files.roots)) files.roots = files.roots.map(absEntry)
+  const tls = out.tls as Tree | undefined
+  if (tls && typeof tls === 'object') {
+    for (const k of ['cert', 'key', 'ca']) if (k in tls) tls[k] = abs(tls[k])
+  }
+  return out
+}
+
+/**
+ * Rules between keys. They run on the merged layers only, because one layer
+ * may hold half of a pair (the file names tls.key, the environment tls.cert).
+ */
+const crossChecks = (c: ParsedConfig): string[] => {
+  const out: string[] = []
+  const t = c.tls
+  if ((t.cert === null) !== (t.key === null)) out.push(`tls.${t.cert === null ? 'cert' : 'key'}: tls.cert and tls.key go together`)
+  if (t.ca !== null && t.cert === null) out.push('tls.ca: is for an operator-supplied tls.cert; Outpost makes its own CA otherwise')
+  if (t.renew_before_days >= t.server_days) {
+    out.push(`tls.renew_before_days: must be less than tls.server_days (${t.server_days}), or every check would re-issue`)
+  }
   return out
 }
 
@@ -275,6 +330,8 @@ export const loadConfig = (options: LoadConfigOptions = {}): ConfigLoadResult =>
   const merged = merge(merge(fileTree, absolutize(envTree, cwd)), absolutize(options.flags ?? {}, cwd))
   const parsed = configSchema.safeParse(merged)
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, 'flags'))
+  const problems = crossChecks(parsed.data)
+  if (problems.length) throw new ConfigError(problems.map((p) => `${source ?? 'configuration'}: ${p}`).join('\n'))
   return { config: deepFreeze({ ...parsed.data, source }), warnings }
 }
 

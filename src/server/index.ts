@@ -1,9 +1,11 @@
 /**
- * Composition root: configuration → layout → app → listeners.
+ * Composition root: configuration → layout → certificates → app → listeners.
  */
 import { access, opendir } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Server as TlsServer } from 'node:tls'
+import { CertificateRenewer, prepareTls, secureContextOptions } from '../tls/index.js'
 import type { Logger } from './logger.js'
 import { Catalog, openDb } from '../catalog/index.js'
 import { watchCatalog } from '../catalog/watch.js'
@@ -14,12 +16,14 @@ import { createApp } from './app.js'
 import { buildLayout, type ServedLayout } from './layout.js'
 import { closeListener, listen, requestHandler, type Listener } from './listen.js'
 import type { OutpostConfig } from './config.js'
+import { tlsSettingsOf } from './tls-settings.js'
 
 export { loadConfig, ConfigError, checkConfigFile, type OutpostConfig } from './config.js'
 export { createLogger, silentLogger, type Logger } from './logger.js'
 export { createApp } from './app.js'
 export { buildLayout } from './layout.js'
 export { Metrics } from './metrics.js'
+export { tlsSettingsOf } from './tls-settings.js'
 
 export interface RunningServer {
   listeners: Listener[]
@@ -29,6 +33,8 @@ export interface RunningServer {
   scanned: Promise<void>
   /** Resolves when the watchers are in place. */
   watcherReady: Promise<void>
+  /** The certificate in use and its renewal; null when HTTPS is off. */
+  tls: CertificateRenewer | null
   /** Graceful stop: stop accepting, let in-flight requests finish. */
   close(graceMs?: number): Promise<void>
 }
@@ -69,6 +75,19 @@ const readableCheck = (name: string, path: string): ReadinessCheck => ({
 
 export const startServer = async (config: OutpostConfig, logger: Logger, metrics = new Metrics()): Promise<RunningServer> => {
   const layout = buildLayout(config)
+  // Certificates before any listener: an unusable CA stops start-up with nothing bound.
+  let tls: CertificateRenewer | null = null
+  if (config.listen.https) {
+    const tlsLogger = logger.child({ sub: 'tls' })
+    const settings = tlsSettingsOf(config)
+    const material = await prepareTls(settings, tlsLogger)
+    const s = material.server
+    tlsLogger.info(
+      { source: material.source, subject: s.subject, sans: s.sans, not_after: s.notAfter.toISOString(), sha256: s.fingerprint256 },
+      'server certificate',
+    )
+    tls = new CertificateRenewer({ settings, initial: material, logger: tlsLogger })
+  }
   const rawStores = layout.stores.stores.map((s) => (s instanceof CachedStore ? s.inner : s))
   const db = openDb(config.data_dir)
   const catalog = new Catalog({ db, stores: rawStores, fileRoots: layout.filesRoots, logger: logger.child({ sub: 'catalog' }) })
@@ -94,16 +113,24 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     },
     (err) => logger.warn({ err }, 'could not list repositories'),
   )
-  const app = createApp({ layout, logger, metrics, catalog: () => catalog, readiness: () => readiness })
+  if (tls) readiness.push({ name: 'certificate', run: () => tls!.readiness() })
+  const app = createApp({ layout, logger, metrics, catalog: () => catalog, readiness: () => readiness, caPem: () => tls?.caPem() ?? null })
   const handler = requestHandler(app, { logger, metrics, onResponse: missRecorder(catalog, logger) })
   const listeners: Listener[] = []
   try {
     if (config.listen.http) listeners.push(await listen('http', config.listen.http, handler))
+    if (config.listen.https && tls) {
+      const l = await listen('https', config.listen.https, handler, secureContextOptions(tls.current))
+      tls.attach(l.server as TlsServer)
+      listeners.push(l)
+    }
   } catch (err) {
     await Promise.all(listeners.map((l) => closeListener(l, 0)))
+    catalog.close()
     throw err
   }
   for (const l of listeners) logger.info({ listener: l.name, url: l.url }, 'listening')
+  tls?.start()
   // Serving starts now; the catalog scan and the watchers run beside it.
   const watcher = watchCatalog(catalog, rawStores, layout.filesRoots, logger.child({ sub: 'watch' }))
   const scanned = catalog.scan().catch((err) => logger.error({ err }, 'catalog scan failed'))
@@ -113,7 +140,9 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     catalog,
     scanned: scanned.then(() => undefined),
     watcherReady: watcher.ready,
+    tls,
     close: async (graceMs = 30_000) => {
+      tls?.stop()
       await Promise.all(listeners.map((l) => closeListener(l, graceMs)))
       await watcher.close()
       await scanned

@@ -1,10 +1,12 @@
 /**
- * Listeners: one Node HTTP server per configured address, all serving the
- * same app. Each request is logged once on completion and counted in the
+ * Listeners: one Node HTTP or HTTPS server per configured address, all
+ * serving the same app through the same request handler. Each request is logged once on completion and counted in the
  * metrics. Stopping closes the listeners, lets in-flight requests finish
  * (up to a grace period) and then cuts what is left.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import type { SecureContextOptions } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
 import type { Hono } from 'hono'
@@ -15,7 +17,7 @@ import type { ListenAddress } from './config.js'
 
 export interface Listener {
   name: string
-  server: Server
+  server: Server | HttpsServer
   address: AddressInfo
   /** A URL clients can use (loopback when bound to all addresses). */
   url: string
@@ -90,16 +92,22 @@ export const requestHandler = (app: Hono<any>, options: RequestHandlerOptions) =
   }
 }
 
-export const listen = (name: string, addr: ListenAddress, handler: ReturnType<typeof requestHandler>): Promise<Listener> =>
+/** With `tls`, an HTTPS server (the options come from src/tls: TLS 1.2 and 1.3 only). */
+export const listen = (
+  name: string,
+  addr: ListenAddress,
+  handler: ReturnType<typeof requestHandler>,
+  tls?: SecureContextOptions,
+): Promise<Listener> =>
   new Promise((resolveListen, reject) => {
-    const server = createServer({ keepAliveTimeout: 65_000 }, handler)
+    const server = tls ? createHttpsServer({ ...tls, keepAliveTimeout: 65_000 }, handler) : createServer({ keepAliveTimeout: 65_000 }, handler)
     server.once('error', reject)
     server.listen(addr.port, addr.host, () => {
       server.off('error', reject)
       const address = server.address() as AddressInfo
       const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address
       const hostPart = host.includes(':') ? `[${host}]` : host
-      resolveListen({ name, server, address, url: `http://${hostPart}:${address.port}` })
+      resolveListen({ name, server, address, url: `${tls ? 'https' : 'http'}://${hostPart}:${address.port}` })
     })
   })
 

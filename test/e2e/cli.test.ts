@@ -33,7 +33,7 @@ test('demo serves, logs JSON lines, and SIGTERM finishes in-flight downloads the
   const dir = tempDir()
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const port = await freePort()
-  const proc = startProcess(process.execPath, [...CLI, 'demo', '--data-dir', join(dir, 'data'), '--http', `127.0.0.1:${port}`])
+  const proc = startProcess(process.execPath, [...CLI, 'demo', '--data-dir', join(dir, 'data'), '--http', `127.0.0.1:${port}`, '--https', '127.0.0.1:0', '--ntp', 'off', '--push', 'off'])
   t.after(() => proc.stop())
   await waitFor(() => portOpen(port), `demo to listen: ${proc.output()}`, 30000)
   const get = (path: string) =>
