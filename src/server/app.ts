@@ -1,6 +1,6 @@
 /**
- * One Hono app for every listener: built-in endpoints first, then the
- * registry API, then (later) the file roots. Errors from every router end in
+ * One Hono app for every listener: built-in endpoints first, then time,
+ * nodes and set-up, then the registry API, then (later) the file roots. Errors from every router end in
  * the single onError handler: registry errors as OCI JSON, anything else
  * logged and answered without internals.
  */
@@ -11,11 +11,22 @@ import { labelRoute } from '../http/index.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import type { ServedLayout } from './layout.js'
+import type { OutpostConfig } from './config.js'
+import type { Listener } from './listen.js'
+import type { Db } from '../catalog/db.js'
+import { nodesApi } from '../nodes/index.js'
 
 export interface AppOptions {
   layout: ServedLayout
   logger: Logger
   metrics: Metrics
+  config: OutpostConfig
+  /** The catalog database (nodes live there). */
+  db: Db
+  /** The running listeners, filled in as they bind. */
+  listeners: readonly Listener[]
+  /** The SNTP responder's port, or null when time is not served. */
+  ntp: () => { port: number } | null
 }
 
 type Env = { Bindings: HttpBindings }
@@ -34,6 +45,8 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     c.header('Content-Type', metrics.registry.contentType)
     return c.body(await metrics.registry.metrics())
   })
+
+  app.route('/', nodesApi({ logger: logger.child({ sub: 'nodes' }), ntp: options.ntp }))
 
   app.route(
     '/',
