@@ -5,3 +5,6 @@
 export { startSntp, queryNtp, type SntpOptions, type SntpServer, type PacketOutcome } from './sntp.js'
 export { nodesApi, type NodesApiOptions } from './routes.js'
 export { preciseNow, type Clock } from './clock.js'
+export { NodeStore, NODES_SCHEMA, type NodeRecord, type NodeReport } from './store.js'
+export { parseCheckin, checkinOffset, type Checkin } from './checkin.js'
+export { renderInventoryIni, renderInventoryYaml, renderNodesText, nodesView, type Thresholds } from './inventory.js'

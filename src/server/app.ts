@@ -14,7 +14,7 @@ import type { ServedLayout } from './layout.js'
 import type { OutpostConfig } from './config.js'
 import type { Listener } from './listen.js'
 import type { Db } from '../catalog/db.js'
-import { nodesApi } from '../nodes/index.js'
+import { nodesApi, NodeStore } from '../nodes/index.js'
 
 export interface AppOptions {
   layout: ServedLayout
@@ -46,7 +46,15 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     return c.body(await metrics.registry.metrics())
   })
 
-  app.route('/', nodesApi({ logger: logger.child({ sub: 'nodes' }), ntp: options.ntp }))
+  app.route(
+    '/',
+    nodesApi({
+      logger: logger.child({ sub: 'nodes' }),
+      store: new NodeStore(options.db),
+      thresholds: { offsetMs: options.config.nodes.offset_threshold_ms, staleAfterS: options.config.nodes.stale_after_s },
+      ntp: options.ntp,
+    }),
+  )
 
   app.route(
     '/',
