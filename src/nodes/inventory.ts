@@ -123,7 +123,7 @@ export const formatOffset = (ms: number | null, uncertaintyMs: number | null = n
   const sign = ms < 0 ? '-' : '+'
   const abs = Math.abs(ms)
   const value = abs >= 10_000 ? `${(abs / 1000).toFixed(0)} s` : abs >= 1000 ? `${(abs / 1000).toFixed(2)} s` : abs >= 10 ? `${abs.toFixed(0)} ms` : `${abs.toFixed(1)} ms`
-  return `${sign}${value}${uncertaintyMs ? ` ±${uncertaintyMs >= 1000 ? `${(uncertaintyMs / 1000).toFixed(1)} s` : `${uncertaintyMs.toFixed(0)} ms`}` : ''}`
+  return `${sign}${value}${uncertaintyMs && uncertaintyMs >= 1 ? ` ±${uncertaintyMs >= 1000 ? `${(uncertaintyMs / 1000).toFixed(1)} s` : `${uncertaintyMs.toFixed(0)} ms`}` : ''}`
 }
 
 export const formatAge = (seconds: number): string => {

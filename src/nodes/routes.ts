@@ -12,9 +12,22 @@ import type { Env } from './env.js'
 import { flagsOf, formatOffset, nodesView, renderInventoryIni, renderInventoryYaml, renderNodesText, type Thresholds } from './inventory.js'
 import { toReport, type NodeStore } from './store.js'
 import { timeHandler } from './time.js'
+import { buildSetupContext, findSetupFile, parseOrigin, renderBootstrap, renderSetupIndex, setupFiles, type PackageTree } from './setup/index.js'
 
 /** A check-in is a few hundred bytes; this leaves room for many addresses and labels. */
 export const CHECKIN_MAX_BYTES = 64 * 1024
+
+/** What the set-up files are rendered from, read at each request (the CA and trees may appear later). */
+export interface SetupSource {
+  domains: readonly string[]
+  /** Upstream registry hosts to mirror. */
+  upstreams: readonly string[]
+  /** Outpost's CA certificate (PEM), or null when there is none yet. */
+  caPem(): string | null
+  trees(): readonly PackageTree[]
+  /** Port of the HTTPS listener, or null. */
+  httpsPort(): number | null
+}
 
 export interface NodesApiOptions {
   logger: Logger
@@ -22,6 +35,7 @@ export interface NodesApiOptions {
   thresholds: Thresholds
   /** The SNTP responder's port, or null when time is not served. */
   ntp: () => { port: number } | null
+  setup: SetupSource
   clock?: Clock
 }
 
@@ -82,7 +96,8 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
       const report = toReport(parsed.value)
       const offset = report.clockMs !== undefined ? checkinOffset(report.clockMs, receivedMs, report.clockPrecisionMs ?? 0) : null
       const remoteAddress = c.env?.incoming?.socket.remoteAddress ?? null
-      const node = store.record(report, { receivedMs, remoteAddress, offset })
+      // A check-in without labels (bootstrap.sh run again without --role) keeps the node's groups.
+      const node = store.record(report, { receivedMs, remoteAddress, offset, keepLabels: parsed.value.labels == null })
       const flags = flagsOf(node, receivedMs, thresholds)
       logger.info(
         { hostname: report.hostname, remote: remoteAddress, clock_offset_ms: offset?.offsetMs, ntp_offset_ms: report.ntpOffsetMs, flags, checkins: node.checkins },
@@ -129,6 +144,60 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
     c.header('Cache-Control', 'no-store')
     c.header('Content-Disposition', 'inline; filename="hosts.yaml"')
     return c.body(renderInventoryYaml(store.list(), clock(), thresholds), 200, { 'Content-Type': 'application/yaml; charset=utf-8' })
+  })
+
+  const setupContext = (c: Ctx) => {
+    const url = new URL(c.req.url)
+    const origin = `${url.protocol}//${url.host}`
+    if (!parseOrigin(origin)) return null
+    return buildSetupContext({
+      origin,
+      domains: options.setup.domains,
+      upstreams: options.setup.upstreams,
+      caPem: options.setup.caPem(),
+      trees: options.setup.trees(),
+      httpsPort: options.setup.httpsPort(),
+      ntpPort: options.ntp()?.port ?? null,
+    })
+  }
+  const badHost = (c: Ctx) =>
+    c.text(`400 the Host header (${c.req.header('host') ?? 'none'}) is not a host name or address Outpost can write into set-up files\n`, 400)
+
+  app.get('/setup', (c) => c.redirect('/setup/', 301))
+
+  app.get('/setup/', function setupIndex(c) {
+    labelRoute(c.env?.incoming, 'setup')
+    const ctx = setupContext(c)
+    if (!ctx) return badHost(c)
+    return c.text(renderSetupIndex(ctx, setupFiles(ctx)))
+  })
+
+  app.get('/setup/bootstrap.sh', function bootstrapScript(c) {
+    labelRoute(c.env?.incoming, 'setup')
+    const ctx = setupContext(c)
+    if (!ctx) return badHost(c)
+    c.header('Cache-Control', 'no-store')
+    return c.body(renderBootstrap(ctx, setupFiles(ctx)), 200, { 'Content-Type': 'text/x-shellscript; charset=utf-8' })
+  })
+
+  app.get('/setup/*', function setupFile(c) {
+    labelRoute(c.env?.incoming, 'setup')
+    const ctx = setupContext(c)
+    if (!ctx) return badHost(c)
+    const file = findSetupFile(setupFiles(ctx), c.req.path)
+    if (!file) {
+      const why =
+        c.req.path === '/setup/ca.crt'
+          ? 'Outpost has no CA yet'
+          : c.req.path === '/setup/chrony.conf' || c.req.path === '/setup/timesyncd.conf'
+            ? ctx.ntpPort === null
+              ? 'Outpost serves no time (listen.ntp is off or could not bind)'
+              : 'systemd-timesyncd can only use port 123'
+            : 'no such set-up file; see /setup/'
+      return c.text(`404 ${why}\n`, 404)
+    }
+    c.header('Cache-Control', 'no-store')
+    return c.body(file.render!(), 200, { 'Content-Type': file.contentType })
   })
 
   return app

@@ -105,6 +105,8 @@ export interface CheckinRecord {
   receivedMs: number
   remoteAddress: string | null
   offset: OffsetEstimate | null
+  /** The check-in sent no labels at all: keep the ones the node sent before. */
+  keepLabels?: boolean
 }
 
 export class NodeStore {
@@ -132,6 +134,7 @@ export class NodeStore {
 
   /** Records a check-in and returns the node as now stored. */
   record(report: NodeReport, at: CheckinRecord): NodeRecord {
+    if (at.keepLabels) report = { ...report, labels: this.get(report.hostname)?.report.labels ?? report.labels }
     this.upsert.run({
       hostname: report.hostname,
       report: JSON.stringify(report),

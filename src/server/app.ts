@@ -14,7 +14,10 @@ import type { ServedLayout } from './layout.js'
 import type { OutpostConfig } from './config.js'
 import type { Listener } from './listen.js'
 import type { Db } from '../catalog/db.js'
-import { nodesApi, NodeStore } from '../nodes/index.js'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { nodesApi, NodeStore, DEFAULT_UPSTREAMS, type SetupSource } from '../nodes/index.js'
+import { normalizeUpstream } from '../registry-api/index.js'
 
 export interface AppOptions {
   layout: ServedLayout
@@ -30,6 +33,45 @@ export interface AppOptions {
 }
 
 type Env = { Bindings: HttpBindings }
+
+/** Where the TLS module keeps the CA certificate nodes must trust. */
+export const caCertPath = (dataDir: string): string => join(dataDir, 'tls', 'ca.crt')
+
+/** The CA certificate, when TLS has made one: read per use, it may appear or be renewed while serving. */
+const readCa = (file: string): string | null => {
+  try {
+    const pem = readFileSync(file, 'utf8')
+    return pem.includes('-----BEGIN CERTIFICATE-----') ? pem : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The upstream registries nodes mirror through Outpost: the usual
+ * Kubernetes ones, plus every host named by images_origin.yaml and by the
+ * prefix rules.
+ */
+export const upstreamHosts = (layout: ServedLayout, config: OutpostConfig): string[] => {
+  const hostOf = (name: string): string => normalizeUpstream(name).split('/', 1)[0]!
+  const hosts: string[] = [...DEFAULT_UPSTREAMS]
+  for (const o of layout.origins) hosts.push(hostOf(o.src))
+  // A rule's prefix alone ("quay.io/") is not an image name: give it one.
+  for (const m of config.registry.mappings) hosts.push(hostOf(`${m.from.replace(/[/*]+$/, '')}/x`))
+  return [...new Set(hosts)]
+}
+
+const setupSource = (options: AppOptions): SetupSource => {
+  const caFile = caCertPath(options.config.data_dir)
+  return {
+    domains: options.config.registry.domains,
+    upstreams: upstreamHosts(options.layout, options.config),
+    caPem: () => readCa(caFile),
+    // Package trees come from src/repos tree detection once it is wired here.
+    trees: () => [],
+    httpsPort: () => options.listeners.find((l) => l.name === 'https')?.address.port ?? null,
+  }
+}
 
 export const createApp = (options: AppOptions): Hono<Env> => {
   const { layout, logger, metrics } = options
@@ -53,6 +95,7 @@ export const createApp = (options: AppOptions): Hono<Env> => {
       store: new NodeStore(options.db),
       thresholds: { offsetMs: options.config.nodes.offset_threshold_ms, staleAfterS: options.config.nodes.stale_after_s },
       ntp: options.ntp,
+      setup: setupSource(options),
     }),
   )
 
