@@ -12,7 +12,7 @@ import type { Env } from './env.js'
 import { flagsOf, formatOffset, nodesView, renderInventoryIni, renderInventoryYaml, renderNodesText, type Thresholds } from './inventory.js'
 import { toReport, type NodeStore } from './store.js'
 import { timeHandler } from './time.js'
-import { buildSetupContext, findSetupFile, parseOrigin, renderBootstrap, renderSetupIndex, setupFiles, type PackageTree } from './setup/index.js'
+import { buildSetupContext, findSetupFile, parseOrigin, renderBootstrap, renderManifest, renderSetupIndex, setupFiles, type PackageTree } from './setup/index.js'
 
 /** A check-in is a few hundred bytes; this leaves room for many addresses and labels. */
 export const CHECKIN_MAX_BYTES = 64 * 1024
@@ -178,6 +178,14 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
     if (!ctx) return badHost(c)
     c.header('Cache-Control', 'no-store')
     return c.body(renderBootstrap(ctx, setupFiles(ctx)), 200, { 'Content-Type': 'text/x-shellscript; charset=utf-8' })
+  })
+
+  app.get('/setup/manifest.txt', function setupManifest(c) {
+    labelRoute(c.env?.incoming, 'setup')
+    const ctx = setupContext(c)
+    if (!ctx) return badHost(c)
+    c.header('Cache-Control', 'no-store')
+    return c.text(renderManifest(ctx, setupFiles(ctx)))
   })
 
   app.get('/setup/*', function setupFile(c) {

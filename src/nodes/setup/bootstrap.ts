@@ -26,6 +26,10 @@ export const manifestLines = (files: readonly SetupFile[]): string[] =>
     return fields.join(' ')
   })
 
+/** The manifest alone (`/setup/manifest.txt`), for a script run with another OUTPOST_URL. */
+export const renderManifest = (ctx: SetupContext, files: readonly SetupFile[]): string =>
+  [`# domains: ${ctx.domains.join(' ')}`, '# kind url destination os version arch', ...manifestLines(files), ''].join('\n')
+
 export const renderBootstrap = (ctx: SetupContext, files: readonly SetupFile[]): string => {
   const head = `#!/bin/sh
 # Outpost node set-up, served by ${ctx.baseUrl}/setup/bootstrap.sh
@@ -53,7 +57,6 @@ export const renderBootstrap = (ctx: SetupContext, files: readonly SetupFile[]):
 
 OUTPOST_SERVED_URL=${quote(ctx.baseUrl)}
 REGISTRY_DOMAINS=${quote(ctx.domains.join(' '))}
-REGISTRY_URL=${quote(ctx.registry.url)}
 NTP_PORT=${quote(ctx.ntpPort === null ? '' : String(ctx.ntpPort))}
 # kind url destination os version arch ("-": chosen by OS family; "*": any)
 MANIFEST='
@@ -97,9 +100,9 @@ parse_args() {
   done
   if [ -n "$ROOT_SET" ]; then
     [ -n "$ROOT" ] || die '--root needs a directory'
-    [ "$DRY_RUN" = 1 ] || mkdir -p "$ROOT" || die "--root $ROOT: cannot create it"
-    [ -d "$ROOT" ] || die "--root $ROOT: no such directory"
-    ROOT=$(cd "$ROOT" && pwd)
+    case $ROOT in /*) ;; *) ROOT=$PWD/$ROOT ;; esac
+    if [ "$DRY_RUN" = 0 ]; then mkdir -p "$ROOT" || die "--root $ROOT: cannot create it"; fi
+    if [ -d "$ROOT" ]; then ROOT=$(cd "$ROOT" && pwd); fi
     ROOT=$\{ROOT%/}
   fi
 }
@@ -264,6 +267,12 @@ put() {
 }
 
 apply_manifest() {
+  # Another Outpost than the one that served this script: its own list of files.
+  if [ "$OUTPOST_URL" != "$OUTPOST_SERVED_URL" ]; then
+    fetch /setup/manifest.txt "$STAGE/manifest" || die "cannot fetch $OUTPOST_URL/setup/manifest.txt"
+    MANIFEST=$(grep -v '^#' "$STAGE/manifest" || true)
+    REGISTRY_DOMAINS=$(sed -n 's/^# domains: //p' "$STAGE/manifest")
+  fi
   printf '%s\n' "$MANIFEST" >"$STAGE/manifest"
   while read -r m_kind m_url m_dest m_os m_version m_arch <&3; do
     [ -n "$m_kind" ] || continue
