@@ -89,6 +89,15 @@ describe('node check-in and listing', () => {
     assert.deepEqual(Object.keys(doc.all.children.kube_node.hosts), ['coarse', 'skewed'])
   })
 
+  test('a check-in without labels keeps the earlier ones; labels given replace them', async () => {
+    await checkin({ hostname: 'labelled', labels: { role: 'etcd', disk: 'ssd' } }).expect(200)
+    await checkin({ hostname: 'labelled' }).expect(200)
+    const get = async () => ((await request(s.url).get('/nodes?format=json').expect(200)).body.nodes as Array<{ hostname: string; labels: object; groups: string[] }>).find((n) => n.hostname === 'labelled')!
+    assert.deepEqual((await get()).labels, { role: 'etcd', disk: 'ssd' })
+    await checkin({ hostname: 'labelled', labels: {} }).expect(200)
+    assert.deepEqual((await get()).groups, ['kube_node'])
+  })
+
   test('refused check-ins get a 4xx naming the problem', async () => {
     const bad = async (body: string | Buffer, status: number, pattern: RegExp, type = 'application/json') => {
       const res = await request(s.url).post('/nodes/checkin').set('Content-Type', type).send(body)
@@ -110,7 +119,7 @@ describe('node check-in and listing', () => {
     await bad('--x\r\nContent-Disposition: form-data; name="hostname"\r\n\r\na\r\n--x--\r\n', 415, /JSON body/, 'multipart/form-data; boundary=x')
     // None of these were recorded.
     const list = await request(s.url).get('/nodes?format=json').expect(200)
-    assert.equal(list.body.count, 3)
+    assert.equal(list.body.count, 4)
   })
 
   test('an oversized body sent chunked (no Content-Length) is refused too', async () => {
