@@ -6,7 +6,7 @@ import { Metrics } from './metrics.js'
 import { createApp } from './app.js'
 import { buildLayout, type ServedLayout } from './layout.js'
 import { closeListener, listen, requestHandler, type Listener } from './listen.js'
-import type { ListenAddress, OutpostConfig } from './config.js'
+import { ConfigError, type ListenAddress, type OutpostConfig } from './config.js'
 import { openDb, type Db } from '../catalog/db.js'
 import { startSntp, type SntpServer } from '../nodes/index.js'
 
@@ -72,7 +72,12 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     (err) => logger.warn({ err }, 'could not list repositories'),
   )
   // One catalog database for the process, closed on stop.
-  const db: Db = openDb(config.data_dir)
+  let db: Db
+  try {
+    db = openDb(config.data_dir)
+  } catch (err) {
+    throw new ConfigError(`data_dir: cannot open the catalog database under ${config.data_dir}: ${(err as Error).message}`)
+  }
   const listeners: Listener[] = []
   let sntp: SntpServer | null = null
   try {
