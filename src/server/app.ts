@@ -1,6 +1,6 @@
 /**
- * One Hono app for every listener: built-in endpoints first, then the
- * registry API, then (later) the file roots. Errors from every router end in
+ * One Hono app for every listener: built-in endpoints first, then time,
+ * nodes and set-up, then the registry API, then (later) the file roots. Errors from every router end in
  * the single onError handler: registry errors as OCI JSON, anything else
  * logged and answered without internals.
  */
@@ -14,6 +14,11 @@ import type { ServedLayout } from './layout.js'
 import type { Catalog } from '../catalog/index.js'
 import { healthRouter, type ReadinessCheck } from '../nodes/health.js'
 import { inventoryRouter } from '../nodes/served-inventory.js'
+import type { OutpostConfig } from './config.js'
+import type { Listener } from './listen.js'
+import type { Db } from '../catalog/db.js'
+import { nodesApi, NodeStore, DEFAULT_UPSTREAMS, type SetupSource } from '../nodes/index.js'
+import { normalizeUpstream } from '../registry-api/index.js'
 
 export interface AppOptions {
   layout: ServedLayout
@@ -25,9 +30,41 @@ export interface AppOptions {
   readiness?: () => readonly ReadinessCheck[]
   /** The CA certificate (PEM) nodes should trust, or null when there is none to hand out. */
   caPem?: () => string | null
+  config: OutpostConfig
+  /** The catalog database (nodes live there). */
+  db: Db
+  /** The running listeners, filled in as they bind. */
+  listeners: readonly Listener[]
+  /** The SNTP responder's port, or null when time is not served. */
+  ntp: () => { port: number } | null
 }
 
 type Env = { Bindings: HttpBindings }
+
+/**
+ * The upstream registries nodes mirror through Outpost: the usual
+ * Kubernetes ones, plus every host named by images_origin.yaml and by the
+ * prefix rules.
+ */
+export const upstreamHosts = (layout: ServedLayout, config: OutpostConfig): string[] => {
+  const hostOf = (name: string): string => normalizeUpstream(name).split('/', 1)[0]!
+  const hosts: string[] = [...DEFAULT_UPSTREAMS]
+  for (const o of layout.origins) hosts.push(hostOf(o.src))
+  // A rule's prefix alone ("quay.io/") is not an image name: give it one.
+  for (const m of config.registry.mappings) hosts.push(hostOf(`${m.from.replace(/[/*]+$/, '')}/x`))
+  return [...new Set(hosts)]
+}
+
+const setupSource = (options: AppOptions): SetupSource => {
+  return {
+    domains: options.config.registry.domains,
+    upstreams: upstreamHosts(options.layout, options.config),
+    caPem: () => options.caPem?.() ?? null,
+    // Package trees come from src/repos tree detection once it is wired here.
+    trees: () => [],
+    httpsPort: () => options.listeners.find((l) => l.name === 'https')?.address.port ?? null,
+  }
+}
 
 export const createApp = (options: AppOptions): Hono<Env> => {
   const { layout, logger, metrics } = options
@@ -52,6 +89,17 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     c.header('Content-Type', metrics.registry.contentType)
     return c.body(await metrics.registry.metrics())
   })
+
+  app.route(
+    '/',
+    nodesApi({
+      logger: logger.child({ sub: 'nodes' }),
+      store: new NodeStore(options.db),
+      thresholds: { offsetMs: options.config.nodes.offset_threshold_ms, staleAfterS: options.config.nodes.stale_after_s },
+      ntp: options.ntp,
+      setup: setupSource(options),
+    }),
+  )
 
   app.route(
     '/',

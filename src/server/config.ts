@@ -100,6 +100,20 @@ const tlsSchema = z
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
+/** A whole number from YAML or from an environment string, within bounds. */
+const intSchema = (min: number, max: number) =>
+  z
+    .union([z.number(), z.string().trim().regex(/^-?\d+$/, 'must be a whole number').transform(Number)])
+    .pipe(z.number().int('must be a whole number').min(min).max(max))
+
+/**
+ * An NTP reference id: up to four ASCII characters (`LOCL`, `GPS`) or an
+ * IPv4 address (what servers of stratum 2 and up send, RFC 5905 §7.3).
+ */
+const refIdSchema = z
+  .string()
+  .regex(/^(?:[\x21-\x7e]{1,4}|\d{1,3}(?:\.\d{1,3}){3})$/, 'must be 1-4 ASCII characters (e.g. LOCL) or an IPv4 address')
+
 export const configSchema = z
   .object({
     bundle: z.string().min(1).nullable().default(null),
@@ -132,6 +146,20 @@ export const configSchema = z
       .strict()
       .default({}),
     tls: tlsSchema.default({}),
+    ntp: z
+      .object({
+        stratum: intSchema(1, 15).default(10),
+        ref_id: refIdSchema.default('LOCL'),
+      })
+      .strict()
+      .default({}),
+    nodes: z
+      .object({
+        offset_threshold_ms: intSchema(1, 86_400_000).default(500),
+        stale_after_s: intSchema(1, 10 * 365 * 86_400).default(86_400),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
 
@@ -174,6 +202,10 @@ const ENV_KEYS: Array<{ path: string[]; list: boolean }> = [
   { path: ['tls', 'server_days'], list: false },
   { path: ['tls', 'ca_days'], list: false },
   { path: ['tls', 'renew_before_days'], list: false },
+  { path: ['ntp', 'stratum'], list: false },
+  { path: ['ntp', 'ref_id'], list: false },
+  { path: ['nodes', 'offset_threshold_ms'], list: false },
+  { path: ['nodes', 'stale_after_s'], list: false },
 ]
 
 export const envName = (path: string[]): string => `OUTPOST_${path.join('_').toUpperCase()}`

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Server as TlsServer } from 'node:tls'
 import { CertificateRenewer, prepareTls, secureContextOptions } from '../tls/index.js'
 import type { Logger } from './logger.js'
-import { Catalog, openDb } from '../catalog/index.js'
+import { Catalog } from '../catalog/index.js'
 import { watchCatalog } from '../catalog/watch.js'
 import { CachedStore, OciLayoutStore, Registry2Store, parseV2Path, requestedReference } from '../registry-api/index.js'
 import type { ReadinessCheck } from '../nodes/health.js'
@@ -15,8 +15,10 @@ import { Metrics } from './metrics.js'
 import { createApp } from './app.js'
 import { buildLayout, type ServedLayout } from './layout.js'
 import { closeListener, listen, requestHandler, type Listener } from './listen.js'
-import type { OutpostConfig } from './config.js'
 import { tlsSettingsOf } from './tls-settings.js'
+import { ConfigError, type ListenAddress, type OutpostConfig } from './config.js'
+import { openDb, type Db } from '../catalog/db.js'
+import { startSntp, type SntpServer } from '../nodes/index.js'
 
 export { loadConfig, ConfigError, checkConfigFile, type OutpostConfig } from './config.js'
 export { createLogger, silentLogger, type Logger } from './logger.js'
@@ -35,6 +37,8 @@ export interface RunningServer {
   watcherReady: Promise<void>
   /** The certificate in use and its renewal; null when HTTPS is off. */
   tls: CertificateRenewer | null
+  /** The SNTP responder, or null when off or when it could not bind. */
+  ntp: { host: string; port: number } | null
   /** Graceful stop: stop accepting, let in-flight requests finish. */
   close(graceMs?: number): Promise<void>
 }
@@ -73,6 +77,40 @@ const readableCheck = (name: string, path: string): ReadinessCheck => ({
   },
 })
 
+/** Bind errors that turn the time service off instead of stopping start-up. */
+const NTP_BIND_ERRORS = new Set(['EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EPERM'])
+
+const hostPort = (a: ListenAddress): string => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)
+
+/**
+ * Time is a side service: a node can still pull and install without it, and
+ * port 123 needs privileges or may be held by a chronyd already. So a bind
+ * failure is logged and the server carries on without SNTP.
+ */
+const startTime = async (config: OutpostConfig, logger: Logger, metrics: Metrics): Promise<SntpServer | null> => {
+  const addr = config.listen.ntp
+  if (!addr) {
+    logger.info('SNTP is off (listen.ntp: off)')
+    return null
+  }
+  try {
+    const sntp = await startSntp(
+      { host: addr.host, port: addr.port, stratum: config.ntp.stratum, refId: config.ntp.ref_id, onPacket: (outcome) => metrics.ntpPackets.inc({ outcome }) },
+      logger,
+    )
+    logger.info({ listener: 'ntp', address: hostPort({ host: sntp.host, port: sntp.port }), stratum: config.ntp.stratum, ref_id: config.ntp.ref_id }, 'serving time (SNTP, UDP)')
+    return sntp
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? ''
+    if (!NTP_BIND_ERRORS.has(code)) throw err
+    logger.warn(
+      { err, listener: 'ntp', address: hostPort(addr) },
+      `SNTP is off: cannot bind UDP ${hostPort(addr)} (${code}); nodes cannot take time from Outpost. Free the port (another chronyd/ntpd?), run with CAP_NET_BIND_SERVICE, or set listen.ntp`,
+    )
+    return null
+  }
+}
+
 export const startServer = async (config: OutpostConfig, logger: Logger, metrics = new Metrics()): Promise<RunningServer> => {
   const layout = buildLayout(config)
   // Certificates before any listener: an unusable CA stops start-up with nothing bound.
@@ -88,8 +126,14 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     )
     tls = new CertificateRenewer({ settings, initial: material, logger: tlsLogger })
   }
+  // One catalog database for the process (catalog, misses, nodes), closed on stop.
+  let db: Db
+  try {
+    db = openDb(config.data_dir)
+  } catch (err) {
+    throw new ConfigError(`data_dir: cannot open the catalog database under ${config.data_dir}: ${(err as Error).message}`)
+  }
   const rawStores = layout.stores.stores.map((s) => (s instanceof CachedStore ? s.inner : s))
-  const db = openDb(config.data_dir)
   const catalog = new Catalog({ db, stores: rawStores, fileRoots: layout.filesRoots, logger: logger.child({ sub: 'catalog' }) })
   const readiness: ReadinessCheck[] = [
     ...rawStores.map((s) => readableCheck(`store ${s.label}`, s instanceof Registry2Store ? s.base : s instanceof OciLayoutStore ? s.root : '/')),
@@ -102,6 +146,7 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
         return bad.length ? { ok: false, detail: bad.map((t) => `${t.kind} ${t.path}: ${t.problems.length} problem(s)`).join('; ') } : { ok: true }
       },
     },
+    ...(tls ? [{ name: 'certificate', run: () => tls!.readiness() }] : []),
   ]
   for (const store of layout.stores.stores) logger.info({ store: store.label }, 'image store')
   for (const root of layout.filesRoots) logger.info({ prefix: root.prefix, path: root.path }, 'file root')
@@ -113,11 +158,23 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     },
     (err) => logger.warn({ err }, 'could not list repositories'),
   )
-  if (tls) readiness.push({ name: 'certificate', run: () => tls!.readiness() })
-  const app = createApp({ layout, logger, metrics, catalog: () => catalog, readiness: () => readiness, caPem: () => tls?.caPem() ?? null })
-  const handler = requestHandler(app, { logger, metrics, onResponse: missRecorder(catalog, logger) })
   const listeners: Listener[] = []
+  let sntp: SntpServer | null = null
   try {
+    sntp = await startTime(config, logger, metrics)
+    const app = createApp({
+      layout,
+      logger,
+      metrics,
+      config,
+      db,
+      listeners,
+      ntp: () => (sntp ? { port: sntp.port } : null),
+      catalog: () => catalog,
+      readiness: () => readiness,
+      caPem: () => tls?.caPem() ?? null,
+    })
+    const handler = requestHandler(app, { logger, metrics, onResponse: missRecorder(catalog, logger) })
     if (config.listen.http) listeners.push(await listen('http', config.listen.http, handler))
     if (config.listen.https && tls) {
       const l = await listen('https', config.listen.https, handler, secureContextOptions(tls.current))
@@ -126,6 +183,7 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     }
   } catch (err) {
     await Promise.all(listeners.map((l) => closeListener(l, 0)))
+    await sntp?.stop()
     catalog.close()
     throw err
   }
@@ -141,9 +199,10 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     scanned: scanned.then(() => undefined),
     watcherReady: watcher.ready,
     tls,
+    ntp: sntp ? { host: sntp.host, port: sntp.port } : null,
     close: async (graceMs = 30_000) => {
       tls?.stop()
-      await Promise.all(listeners.map((l) => closeListener(l, graceMs)))
+      await Promise.all([...listeners.map((l) => closeListener(l, graceMs)), sntp?.stop()])
       await watcher.close()
       await scanned
       catalog.close()

@@ -29,6 +29,8 @@ export interface ServedLayout {
   resolver: NameResolver
   filesRoots: FilesRoot[]
   originFiles: string[]
+  /** The images_origin.yaml entries, in order (node set-up mirrors their hosts). */
+  origins: OriginEntry[]
 }
 
 /** Reads kubeplay's images_origin.yaml: a list of `{src, dest}` (or `{images: [...]}`). */
@@ -70,5 +72,6 @@ export const buildLayout = (config: OutpostConfig): ServedLayout => {
     resolver: new NameResolver({ origins, rules: config.registry.mappings }),
     filesRoots,
     originFiles,
+    origins,
   }
 }

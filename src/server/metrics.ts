@@ -33,6 +33,13 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly ntpPackets = new Counter({
+    name: 'outpost_ntp_packets_total',
+    help: 'SNTP datagrams received, by outcome: answered, ignored (not a client request), malformed, rate_limited.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'outpost_' })
   }

@@ -1,0 +1,212 @@
+/**
+ * The nodes router: /time, /nodes, /setup. Handlers are thin: validate,
+ * call the store or a renderer, send.
+ */
+import { Hono, type Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { Logger } from 'pino'
+import { labelRoute } from '../http/index.js'
+import { checkinOffset, parseCheckin, type CheckinIssue } from './checkin.js'
+import { preciseNow, type Clock } from './clock.js'
+import type { Env } from './env.js'
+import { flagsOf, formatOffset, nodesView, renderInventoryIni, renderInventoryYaml, renderNodesText, type Thresholds } from './inventory.js'
+import { toReport, type NodeStore } from './store.js'
+import { timeHandler } from './time.js'
+import { buildSetupContext, findSetupFile, parseOrigin, renderBootstrap, renderManifest, renderSetupIndex, setupFiles, type PackageTree } from './setup/index.js'
+
+/** A check-in is a few hundred bytes; this leaves room for many addresses and labels. */
+export const CHECKIN_MAX_BYTES = 64 * 1024
+
+/** What the set-up files are rendered from, read at each request (the CA and trees may appear later). */
+export interface SetupSource {
+  domains: readonly string[]
+  /** Upstream registry hosts to mirror. */
+  upstreams: readonly string[]
+  /** Outpost's CA certificate (PEM), or null when there is none yet. */
+  caPem(): string | null
+  trees(): readonly PackageTree[]
+  /** Port of the HTTPS listener, or null. */
+  httpsPort(): number | null
+}
+
+export interface NodesApiOptions {
+  logger: Logger
+  store: NodeStore
+  thresholds: Thresholds
+  /** The SNTP responder's port, or null when time is not served. */
+  ntp: () => { port: number } | null
+  setup: SetupSource
+  clock?: Clock
+}
+
+type Ctx = Context<Env>
+
+const problem = (c: Ctx, status: 400 | 413 | 415, error: string, issues: CheckinIssue[] = []) =>
+  c.json({ error, ...(issues.length ? { issues } : {}) }, status)
+
+/**
+ * Plain text for people, JSON for programs: `?format=` decides when given;
+ * then an Accept that names JSON or text; then curl and wget, which send
+ * `*` `/` `*`, get text; anyone else JSON.
+ */
+export const wantsText = (format: string | undefined, accept: string | undefined, userAgent: string | undefined): boolean => {
+  if (format === 'json') return false
+  if (format === 'text' || format === 'txt') return true
+  const types = (accept ?? '')
+    .split(',')
+    .map((p) => p.split(';', 1)[0]!.trim().toLowerCase())
+    .filter(Boolean)
+  const json = types.findIndex((t) => t === 'application/json' || t.endsWith('+json'))
+  const text = types.findIndex((t) => t === 'text/plain')
+  if (json >= 0 || text >= 0) return text >= 0 && (json < 0 || text < json)
+  return /^(curl|wget)\//i.test(userAgent ?? '')
+}
+
+export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
+  const clock = options.clock ?? preciseNow
+  const { store, thresholds, logger } = options
+  const app = new Hono<Env>()
+
+  app.get('/time', timeHandler(clock, options.ntp))
+
+  app.post(
+    '/nodes/checkin',
+    bodyLimit({
+      maxSize: CHECKIN_MAX_BYTES,
+      onError: (c) => problem(c as Ctx, 413, `the check-in body is larger than ${CHECKIN_MAX_BYTES} bytes`),
+    }),
+    async function checkin(c) {
+      // Taken on arrival, before the body is read: the node stamped clockMs just before sending.
+      const receivedMs = clock()
+      labelRoute(c.env?.incoming, 'nodes-checkin')
+      const type = (c.req.header('content-type') ?? '').split(';', 1)[0]!.trim().toLowerCase()
+      if (type === 'multipart/form-data') return problem(c, 415, 'send the check-in as a JSON body (Content-Type: application/json), not a form')
+      const text = await c.req.text()
+      if (!text.trim()) return problem(c, 400, 'the body is empty: send a JSON object with at least "hostname"')
+      let body: unknown
+      try {
+        body = JSON.parse(text)
+      } catch (err) {
+        return problem(c, 400, `the body is not valid JSON: ${(err as Error).message}`)
+      }
+      const parsed = parseCheckin(body)
+      if (!parsed.ok) {
+        return problem(c, 400, `invalid check-in: ${parsed.issues.map((i) => (i.message.startsWith(i.path) || !i.path ? i.message : `${i.path}: ${i.message}`)).join('; ')}`, parsed.issues)
+      }
+      const report = toReport(parsed.value)
+      const offset = report.clockMs !== undefined ? checkinOffset(report.clockMs, receivedMs, report.clockPrecisionMs ?? 0) : null
+      const remoteAddress = c.env?.incoming?.socket.remoteAddress ?? null
+      // A check-in without labels (bootstrap.sh run again without --role) keeps the node's groups.
+      const node = store.record(report, { receivedMs, remoteAddress, offset, keepLabels: parsed.value.labels == null })
+      const flags = flagsOf(node, receivedMs, thresholds)
+      logger.info(
+        { hostname: report.hostname, remote: remoteAddress, clock_offset_ms: offset?.offsetMs, ntp_offset_ms: report.ntpOffsetMs, flags, checkins: node.checkins },
+        'node checked in',
+      )
+      const parts = [`${report.hostname} checked in (${node.checkins === 1 ? 'first time' : `check-in ${node.checkins}`})`]
+      if (offset) parts.push(`clock ${formatOffset(offset.offsetMs, offset.uncertaintyMs)} against Outpost`)
+      if (report.ntpOffsetMs !== undefined) parts.push(`NTP ${formatOffset(report.ntpOffsetMs)}`)
+      if (flags.includes('clock-skew')) parts.push(`WARNING: clock off by more than ${thresholds.offsetMs} ms`)
+      const message = parts.join('; ')
+      if (wantsText(c.req.query('format'), c.req.header('accept'), undefined)) return c.text(`${message}\n`)
+      return c.json({
+        hostname: report.hostname,
+        received: new Date(receivedMs).toISOString(),
+        receivedMs: Math.round(receivedMs),
+        clockOffsetMs: offset ? Math.round(offset.offsetMs * 10) / 10 : null,
+        clockUncertaintyMs: offset?.uncertaintyMs ?? null,
+        ntpOffsetMs: report.ntpOffsetMs ?? null,
+        checkins: node.checkins,
+        flags,
+        message,
+      })
+    },
+  )
+
+  app.get('/nodes', function listNodes(c) {
+    labelRoute(c.env?.incoming, 'nodes')
+    const view = nodesView(store.list(), clock(), thresholds)
+    c.header('Cache-Control', 'no-store')
+    c.header('Vary', 'Accept, User-Agent')
+    if (wantsText(c.req.query('format'), c.req.header('accept'), c.req.header('user-agent'))) return c.text(renderNodesText(view))
+    return c.json(view)
+  })
+
+  app.get('/nodes/inventory.ini', function inventoryIni(c) {
+    labelRoute(c.env?.incoming, 'nodes-inventory')
+    c.header('Cache-Control', 'no-store')
+    c.header('Content-Disposition', 'inline; filename="inventory.ini"')
+    return c.text(renderInventoryIni(store.list(), clock(), thresholds))
+  })
+
+  app.get('/nodes/inventory.yaml', function inventoryYaml(c) {
+    labelRoute(c.env?.incoming, 'nodes-inventory')
+    c.header('Cache-Control', 'no-store')
+    c.header('Content-Disposition', 'inline; filename="hosts.yaml"')
+    return c.body(renderInventoryYaml(store.list(), clock(), thresholds), 200, { 'Content-Type': 'application/yaml; charset=utf-8' })
+  })
+
+  const setupContext = (c: Ctx) => {
+    const url = new URL(c.req.url)
+    const origin = `${url.protocol}//${url.host}`
+    if (!parseOrigin(origin)) return null
+    return buildSetupContext({
+      origin,
+      domains: options.setup.domains,
+      upstreams: options.setup.upstreams,
+      caPem: options.setup.caPem(),
+      trees: options.setup.trees(),
+      httpsPort: options.setup.httpsPort(),
+      ntpPort: options.ntp()?.port ?? null,
+    })
+  }
+  const badHost = (c: Ctx) =>
+    c.text(`400 the Host header (${c.req.header('host') ?? 'none'}) is not a host name or address Outpost can write into set-up files\n`, 400)
+
+  app.get('/setup', (c) => c.redirect('/setup/', 301))
+
+  app.get('/setup/', function setupIndex(c) {
+    labelRoute(c.env?.incoming, 'setup')
+    const ctx = setupContext(c)
+    if (!ctx) return badHost(c)
+    return c.text(renderSetupIndex(ctx, setupFiles(ctx)))
+  })
+
+  app.get('/setup/bootstrap.sh', function bootstrapScript(c) {
+    labelRoute(c.env?.incoming, 'setup')
+    const ctx = setupContext(c)
+    if (!ctx) return badHost(c)
+    c.header('Cache-Control', 'no-store')
+    return c.body(renderBootstrap(ctx, setupFiles(ctx)), 200, { 'Content-Type': 'text/x-shellscript; charset=utf-8' })
+  })
+
+  app.get('/setup/manifest.txt', function setupManifest(c) {
+    labelRoute(c.env?.incoming, 'setup')
+    const ctx = setupContext(c)
+    if (!ctx) return badHost(c)
+    c.header('Cache-Control', 'no-store')
+    return c.text(renderManifest(ctx, setupFiles(ctx)))
+  })
+
+  app.get('/setup/*', function setupFile(c) {
+    labelRoute(c.env?.incoming, 'setup')
+    const ctx = setupContext(c)
+    if (!ctx) return badHost(c)
+    const file = findSetupFile(setupFiles(ctx), c.req.path)
+    if (!file) {
+      const why =
+        c.req.path === '/setup/ca.crt'
+          ? 'Outpost has no CA yet'
+          : c.req.path === '/setup/chrony.conf' || c.req.path === '/setup/timesyncd.conf'
+            ? ctx.ntpPort === null
+              ? 'Outpost serves no time (listen.ntp is off or could not bind)'
+              : 'systemd-timesyncd can only use port 123'
+            : 'no such set-up file; see /setup/'
+      return c.text(`404 ${why}\n`, 404)
+    }
+    c.header('Cache-Control', 'no-store')
+    return c.body(file.render!(), 200, { 'Content-Type': file.contentType })
+  })
+
+  return app
+}

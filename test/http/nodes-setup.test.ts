@@ -1,0 +1,113 @@
+/** /setup/ over a real socket: the files, the script, the Host they are rendered for. */
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import http from 'node:http'
+import request from 'supertest'
+import { startTestServer, tempDir, type TestServer } from '../helpers/server.js'
+
+const CA = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n'
+
+/** A GET with the Host header exactly as given. */
+const getWithHost = (url: string, path: string, host: string) =>
+  new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const u = new URL(url)
+    const req = http.get({ host: u.hostname, port: u.port, path, headers: { host } }, (res) => {
+      let body = ''
+      res.on('data', (c) => (body += c))
+      res.on('end', () => resolve({ status: res.statusCode!, body }))
+    })
+    req.on('error', reject)
+  })
+
+describe('node set-up files', () => {
+  let dir: string
+  let s: TestServer
+  before(async () => {
+    dir = tempDir()
+    writeFileSync(join(dir, 'images_origin.yaml'), '- src: harbor.example.com/k8s/kube-apiserver\n  dest: library/kube-apiserver\n')
+    s = await startTestServer({
+      data_dir: join(dir, 'data'),
+      listen: { ntp: '127.0.0.1:0' },
+      registry: { images_origin: [join(dir, 'images_origin.yaml')], mappings: ['mirror.example.org/=library/'], domains: ['outpost.registry.local', 'registry.cluster.local'] },
+    })
+  })
+  after(async () => {
+    await s.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('/setup/ lists every file and where it goes', async () => {
+    await request(s.url).get('/setup').expect(301).expect('Location', '/setup/')
+    const res = await request(s.url).get('/setup/').expect(200)
+    assert.match(res.text, new RegExp(`curl -fsSL ${s.url}/setup/bootstrap.sh \\| sh`))
+    for (const host of ['docker.io', 'registry.k8s.io', 'k8s.gcr.io', 'quay.io', 'gcr.io', 'ghcr.io', 'harbor.example.com', 'mirror.example.org', 'outpost.registry.local', 'registry.cluster.local']) {
+      assert.match(res.text, new RegExp(`/setup/containerd/${host.replace(/\./g, '\\.')}/hosts\\.toml`), host)
+    }
+    assert.match(res.text, /\/setup\/chrony\.conf/)
+    assert.match(res.text, /no ca\.crt: Outpost has no CA yet/)
+  })
+
+  test('bootstrap.sh carries the address it was asked on', async () => {
+    const res = await request(s.url).get('/setup/bootstrap.sh').expect(200)
+    assert.match(res.headers['content-type']!, /^text\/x-shellscript/)
+    assert.match(res.text, new RegExp(`^OUTPOST_SERVED_URL='${s.url}'$`, 'm'))
+    assert.match(res.text, new RegExp(`^NTP_PORT='${s.running.ntp!.port}'$`, 'm'))
+    const named = await getWithHost(s.url, '/setup/bootstrap.sh', 'bootstrap.example:8080')
+    assert.equal(named.status, 200)
+    assert.match(named.body, /^OUTPOST_SERVED_URL='http:\/\/bootstrap\.example:8080'$/m)
+    const toml = await getWithHost(s.url, '/setup/containerd/docker.io/hosts.toml', '10.1.2.3:8080')
+    assert.match(toml.body, /^server = "http:\/\/10\.1\.2\.3:8080"$/m)
+    const chrony = await getWithHost(s.url, '/setup/chrony.conf', '10.1.2.3:8080')
+    assert.match(chrony.body, new RegExp(`^server 10\\.1\\.2\\.3 port ${s.running.ntp!.port} iburst$`, 'm'))
+  })
+
+  test('a Host that cannot be written into files is refused', async () => {
+    const res = await getWithHost(s.url, '/setup/bootstrap.sh', 'bad_host:8080')
+    assert.equal(res.status, 400)
+    assert.match(res.body, /Host header \(bad_host:8080\)/)
+  })
+
+  test('each file, and clear 404s', async () => {
+    const toml = await request(s.url).get('/setup/containerd/harbor.example.com/hosts.toml').expect(200)
+    assert.match(toml.text, new RegExp(`^server = "${s.url}"$`, 'm'))
+    assert.ok(!toml.text.includes('ca ='))
+    await request(s.url).get('/setup/containerd/evil.example/hosts.toml').expect(404)
+    const conf = await request(s.url).get('/setup/containers/registries.conf').expect(200)
+    assert.match(conf.text, /^prefix = "registry\.cluster\.local"$/m)
+    const daemon = await request(s.url).get('/setup/docker/daemon.json').expect(200)
+    assert.deepEqual(daemon.body['registry-mirrors'], [s.url])
+    const ca = await request(s.url).get('/setup/ca.crt').expect(404)
+    assert.match(ca.text, /no CA yet/)
+    const ts = await request(s.url).get('/setup/timesyncd.conf').expect(404)
+    assert.match(ts.text, /port 123/)
+    await request(s.url).get('/setup/nothing').expect(404)
+  })
+
+  test('the CA, once TLS writes it, is served and sent to every registry directory', async () => {
+    mkdirSync(join(dir, 'data', 'tls'), { recursive: true })
+    writeFileSync(join(dir, 'data', 'tls', 'ca.crt'), CA)
+    try {
+      const ca = await request(s.url).get('/setup/ca.crt').expect(200)
+      assert.equal(ca.text ?? ca.body.toString(), CA)
+      const script = await request(s.url).get('/setup/bootstrap.sh').expect(200)
+      assert.match(script.text, /^ca-trust \/setup\/ca\.crt - \* \* \*$/m)
+      // No HTTPS listener here: mirrors stay on plain HTTP until there is one.
+      const toml = await request(s.url).get('/setup/containerd/docker.io/hosts.toml').expect(200)
+      assert.match(toml.text, /^server = "http:/m)
+    } finally {
+      rmSync(join(dir, 'data', 'tls'), { recursive: true, force: true })
+    }
+  })
+})
+
+test('time off: no chrony.conf, and the script says so', async (t) => {
+  const s = await startTestServer()
+  t.after(() => s.close())
+  const res = await request(s.url).get('/setup/chrony.conf').expect(404)
+  assert.match(res.text, /serves no time/)
+  const script = await request(s.url).get('/setup/bootstrap.sh').expect(200)
+  assert.match(script.text, /^NTP_PORT=''$/m)
+  assert.doesNotMatch(script.text, /^chrony /m)
+})
