@@ -119,6 +119,18 @@ export class Catalog {
     })()
   }
 
+  /**
+   * A folder appeared under a registry's repositories: the repositories in
+   * it may have been written faster than their folders could be watched, so
+   * look for them (and for any repository the catalog does not know yet).
+   */
+  async refreshRepositoriesUnder(store: ImageStore, prefix: string): Promise<void> {
+    const known = new Set((this.db.prepare('SELECT DISTINCT repository FROM images WHERE store = ?').all(store.label) as Array<{ repository: string }>).map((r) => r.repository))
+    for (const repo of await store.repositories()) {
+      if (repo === prefix || repo.startsWith(`${prefix}/`) || !known.has(repo)) await this.refreshRepository(store, repo)
+    }
+  }
+
   /** Repositories whose tags pointed at incomplete manifests, to look at again when blobs arrive. */
   async refreshIncomplete(): Promise<void> {
     for (const key of [...this.incomplete]) {

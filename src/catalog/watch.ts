@@ -118,7 +118,11 @@ export const watchCatalog = (catalog: Catalog, stores: readonly ImageStore[], fi
         repos,
         {
           onChange: (dir, name) => onRepoEvent(join(dir, name)),
-          onNewDir: onRepoEvent,
+          onNewDir: (dir) => {
+            const prefix = relative(repos, dir).split(sep).join('/')
+            if (prefix.includes('/_')) onRepoEvent(dir)
+            else schedule(`${store.label}:new:${prefix}`, () => catalog.refreshRepositoriesUnder(store, prefix))
+          },
           onRootGone: () => logger.warn({ store: store.label }, 'registry repositories folder is gone'),
           onError: (err) => logger.warn({ err, store: store.label }, 'watcher error'),
         },

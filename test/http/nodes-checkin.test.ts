@@ -31,7 +31,7 @@ describe('node check-in and listing', () => {
     const res = await checkin({ ...EXAMPLE, clockMs: Date.now(), newerField: [1, 2] }).expect(200)
     assert.equal(res.body.hostname, 'node-1')
     assert.equal(res.body.checkins, 1)
-    assert.ok(Math.abs(res.body.clockOffsetMs) < 100, `offset ${res.body.clockOffsetMs}`)
+    assert.ok(Math.abs(res.body.clockOffsetMs) < 500, `offset ${res.body.clockOffsetMs}`)
     assert.equal(res.body.ntpOffsetMs, 3.2)
     assert.deepEqual(res.body.flags, [])
     assert.match(res.body.message, /^node-1 checked in \(first time\); clock [+-][\d.]+ ms against Outpost; NTP \+3\.2 ms$/)

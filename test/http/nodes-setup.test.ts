@@ -1,13 +1,12 @@
 /** /setup/ over a real socket: the files, the script, the Host they are rendered for. */
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import http from 'node:http'
 import request from 'supertest'
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js'
 
-const CA = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n'
 
 /** A GET with the Host header exactly as given. */
 const getWithHost = (url: string, path: string, host: string) =>
@@ -85,21 +84,21 @@ describe('node set-up files', () => {
     await request(s.url).get('/setup/nothing').expect(404)
   })
 
-  test('the CA, once TLS writes it, is served and sent to every registry directory', async () => {
-    mkdirSync(join(dir, 'data', 'tls'), { recursive: true })
-    writeFileSync(join(dir, 'data', 'tls', 'ca.crt'), CA)
-    try {
-      const ca = await request(s.url).get('/setup/ca.crt').expect(200)
-      assert.equal(ca.text ?? ca.body.toString(), CA)
-      const script = await request(s.url).get('/setup/bootstrap.sh').expect(200)
-      assert.match(script.text, /^ca-trust \/setup\/ca\.crt - \* \* \*$/m)
-      // No HTTPS listener here: mirrors stay on plain HTTP until there is one.
-      const toml = await request(s.url).get('/setup/containerd/docker.io/hosts.toml').expect(200)
-      assert.match(toml.text, /^server = "http:/m)
-    } finally {
-      rmSync(join(dir, 'data', 'tls'), { recursive: true, force: true })
-    }
-  })
+})
+
+test('with HTTPS on, the CA is served and every registry directory gets it, mirrors over HTTPS', async (t) => {
+  const s = await startTestServer({ listen: { https: '127.0.0.1:0' } })
+  t.after(() => s.close())
+  const ca = await fetch(`${s.url}/setup/ca.crt`)
+  assert.equal(ca.status, 200)
+  const caText = await ca.text()
+  assert.match(caText, /^-----BEGIN CERTIFICATE-----/)
+  assert.equal(caText, await (await fetch(`${s.url}/ca.crt`)).text())
+  const script = await request(s.url).get('/setup/bootstrap.sh').expect(200)
+  assert.match(script.text, /^ca-trust \/setup\/ca\.crt - \* \* \*$/m)
+  const toml = await request(s.url).get('/setup/containerd/docker.io/hosts.toml').expect(200)
+  assert.match(toml.text, /^server = "https:/m)
+  assert.match(toml.text, /ca = "/)
 })
 
 test('time off: no chrony.conf, and the script says so', async (t) => {
