@@ -68,7 +68,7 @@ describe('SNTP responder on a high port', () => {
     assert.equal(r.reply.stratum, 10)
     assert.equal(formatRefId(r.reply.refId, r.reply.stratum), 'LOCL')
     assert.ok(Math.abs(r.offsetMs) < MAX_OFFSET_MS, `offset ${r.offsetMs} ms`)
-    assert.ok(r.delayMs >= 0 && r.delayMs < 100, `delay ${r.delayMs} ms`)
+    assert.ok(r.delayMs >= 0 && r.delayMs < 1000, `delay ${r.delayMs} ms`)
     const v3 = await queryNtp('127.0.0.1', port, { version: 3 })
     assert.equal(v3.reply.version, 3)
   })
