@@ -1,6 +1,6 @@
 /**
  * One Hono app for every listener: built-in endpoints first, then the
- * registry API, then (later) the file roots. Errors from every router end in
+ * registry API, then the file roots. Errors from every router end in
  * the single onError handler: registry errors as OCI JSON, anything else
  * logged and answered without internals.
  */
@@ -8,6 +8,7 @@ import { Hono } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
 import { errorBody, RegistryError, registryApi, ManifestCache, API_VERSION, API_VERSION_HEADER } from '../registry-api/index.js'
 import { labelRoute } from '../http/index.js'
+import { filesRouter, type FileCache } from '../repos/index.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import type { ServedLayout } from './layout.js'
@@ -16,7 +17,16 @@ export interface AppOptions {
   layout: ServedLayout
   logger: Logger
   metrics: Metrics
+  /** The file roots' cache, so the caller can close its watchers on stop. */
+  fileCache?: FileCache
 }
+
+/**
+ * URL paths that built-in endpoints own, present or planned. A file root
+ * never answers below them, and root entries they hide are reported at
+ * start-up (see startServer).
+ */
+export const BUILT_IN_PATHS: readonly string[] = ['/v2', '/healthz', '/readyz', '/time', '/inventory', '/nodes', '/setup', '/metrics', '/ca.crt']
 
 type Env = { Bindings: HttpBindings }
 
@@ -46,6 +56,18 @@ export const createApp = (options: AppOptions): Hono<Env> => {
         metrics.blobsServed.inc()
         metrics.blobBytes.inc(bytes)
       },
+    }),
+  )
+
+  // Last: every path the routes above did not take may be a file.
+  app.route(
+    '/',
+    filesRouter({
+      roots: layout.filesRoots,
+      symlinks: layout.filesSymlinks,
+      logger: logger.child({ sub: 'files' }),
+      reserved: BUILT_IN_PATHS,
+      ...(options.fileCache ? { cache: options.fileCache } : {}),
     }),
   )
 

@@ -3,14 +3,15 @@
  */
 import type { Logger } from './logger.js'
 import { Metrics } from './metrics.js'
-import { createApp } from './app.js'
+import { BUILT_IN_PATHS, createApp } from './app.js'
+import { FileCache, hiddenEntries } from '../repos/index.js'
 import { buildLayout, type ServedLayout } from './layout.js'
 import { closeListener, listen, requestHandler, type Listener } from './listen.js'
 import type { OutpostConfig } from './config.js'
 
 export { loadConfig, ConfigError, checkConfigFile, type OutpostConfig } from './config.js'
 export { createLogger, silentLogger, type Logger } from './logger.js'
-export { createApp } from './app.js'
+export { createApp, BUILT_IN_PATHS } from './app.js'
 export { buildLayout } from './layout.js'
 export { Metrics } from './metrics.js'
 
@@ -33,13 +34,19 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     },
     (err) => logger.warn({ err }, 'could not list repositories'),
   )
-  const app = createApp({ layout, logger, metrics })
+  // A root entry that a built-in endpoint or a longer prefix hides is never served: say so.
+  for (const h of await hiddenEntries(layout.filesRoots, BUILT_IN_PATHS)) {
+    logger.warn({ prefix: h.prefix, path: h.path, url: h.url, hidden_by: h.hiddenBy }, 'file root entry hidden: it will not be served')
+  }
+  const fileCache = new FileCache()
+  const app = createApp({ layout, logger, metrics, fileCache })
   const handler = requestHandler(app, { logger, metrics })
   const listeners: Listener[] = []
   try {
     if (config.listen.http) listeners.push(await listen('http', config.listen.http, handler))
   } catch (err) {
     await Promise.all(listeners.map((l) => closeListener(l, 0)))
+    fileCache.close()
     throw err
   }
   for (const l of listeners) logger.info({ listener: l.name, url: l.url }, 'listening')
@@ -48,6 +55,7 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     layout,
     close: async (graceMs = 30_000) => {
       await Promise.all(listeners.map((l) => closeListener(l, graceMs)))
+      fileCache.close()
     },
   }
 }

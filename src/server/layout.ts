@@ -27,6 +27,8 @@ export interface ServedLayout {
   stores: ImageStores
   resolver: NameResolver
   filesRoots: FilesRoot[]
+  /** `files.symlinks`: follow symlinks that stay inside their root, or none. */
+  filesSymlinks: 'inside' | 'never'
   originFiles: string[]
 }
 
@@ -68,6 +70,7 @@ export const buildLayout = (config: OutpostConfig): ServedLayout => {
     stores: new ImageStores(stores),
     resolver: new NameResolver({ origins, rules: config.registry.mappings }),
     filesRoots,
+    filesSymlinks: config.files.symlinks,
     originFiles,
   }
 }
