@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * outpost serve | demo | check-config | --version
+ * outpost serve | demo | verify | check-config | --version
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import { loadConfig, ConfigError, checkConfigFile, createLogger, startServer, type RunningServer, type Logger } from './server/index.js'
+import { SingleBar } from 'cli-progress'
+import { loadConfig, ConfigError, checkConfigFile, createLogger, startServer, buildLayout, type RunningServer, type Logger } from './server/index.js'
+import { checkTrees, formatReports, type CheckProgress } from './repos/index.js'
 import { buildDemoBundle, DEMO_IMAGES } from './demo/index.js'
 
 const VERSION: string = (() => {
@@ -182,6 +184,67 @@ addServeOptions(
     fail(err)
   }
 })
+
+interface VerifyFlags extends ServeFlags {
+  repos?: boolean
+  full?: boolean
+  json?: boolean
+}
+
+/** A progress bar on stderr while trees are checked, only when stderr is a terminal. */
+const progressBar = (): { update: (p: CheckProgress) => void; stop: () => void } => {
+  if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} }
+  const bar = new SingleBar(
+    { stream: process.stderr, format: 'checking {bar} {value}/{total} files | {tree}', barsize: 30, hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
+    undefined,
+  )
+  let started = false
+  return {
+    update: (p) => {
+      if (p.phase !== 'check') return
+      const tree = p.tree ? `${p.tree.kind} ${p.tree.url}${p.tree.suite ? ` ${p.tree.suite}` : ''}` : ''
+      if (!started) {
+        bar.start(p.total, p.done, { tree })
+        started = true
+      } else bar.update(p.done, { tree })
+    },
+    stop: () => {
+      if (started) bar.stop()
+    },
+  }
+}
+
+addServeOptions(program.command('verify').description('check what Outpost would serve and exit non-zero when something is wrong'))
+  .option('--repos', 'check the yum and apt trees under the file roots (the default; the only check so far)')
+  .option('--full', 'verify every package checksum, not only sizes (reads every package)')
+  .option('--json', 'print the reports as JSON on stdout')
+  .action(async (flags: VerifyFlags) => {
+    try {
+      const { config, warnings } = loadConfig({ file: flags.config, flags: flagTree(flags) })
+      for (const w of warnings) process.stderr.write(`outpost: ${w}\n`)
+      const layout = buildLayout(config)
+      let missingRoots = 0
+      for (const root of layout.filesRoots) {
+        if (!existsSync(root.path)) {
+          missingRoots++
+          process.stderr.write(`outpost: file root ${root.prefix} = ${root.path} does not exist\n`)
+        }
+      }
+      const bar = progressBar()
+      const full = flags.full ?? false
+      let reports
+      try {
+        reports = await checkTrees(layout.filesRoots, { symlinks: layout.filesSymlinks, full, onProgress: bar.update })
+      } finally {
+        bar.stop()
+      }
+      if (flags.json) process.stdout.write(JSON.stringify(reports, null, 2) + '\n')
+      else process.stdout.write(formatReports(reports, { full, roots: layout.filesRoots.map((r) => r.path) }))
+      process.exit(reports.some((r) => !r.ok) || missingRoots > 0 ? 1 : 0)
+    } catch (err) {
+      fail(err)
+    }
+  })
 
 program
   .command('check-config')

@@ -4,7 +4,7 @@
 import type { Logger } from './logger.js'
 import { Metrics } from './metrics.js'
 import { BUILT_IN_PATHS, createApp } from './app.js'
-import { FileCache, hiddenEntries } from '../repos/index.js'
+import { FileCache, PackageTrees, hiddenEntries } from '../repos/index.js'
 import { buildLayout, type ServedLayout } from './layout.js'
 import { closeListener, listen, requestHandler, type Listener } from './listen.js'
 import type { OutpostConfig } from './config.js'
@@ -18,6 +18,8 @@ export { Metrics } from './metrics.js'
 export interface RunningServer {
   listeners: Listener[]
   layout: ServedLayout
+  /** yum/apt trees under the file roots and their latest check (started in the background). */
+  packageTrees: PackageTrees
   /** Graceful stop: stop accepting, let in-flight requests finish. */
   close(graceMs?: number): Promise<void>
 }
@@ -50,10 +52,28 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     throw err
   }
   for (const l of listeners) logger.info({ listener: l.name, url: l.url }, 'listening')
+  const packageTrees = new PackageTrees({ roots: layout.filesRoots, symlinks: layout.filesSymlinks })
+  // Checking trees stats every package: do it beside serving, not before it.
+  void packageTrees.check().then(
+    (reports) => {
+      const log = logger.child({ sub: 'trees' })
+      for (const r of reports) {
+        const fields = { kind: r.kind, url: r.url, suite: r.suite ?? undefined, packages: r.packages, index_files: r.indexFiles, ms: r.durationMs }
+        if (r.ok) log.info(fields, 'package tree ok')
+        else log.warn({ ...fields, problems: r.problems.length, first: r.problems.slice(0, 10) }, 'package tree has problems')
+        for (const note of r.notes) log.info({ url: r.url, note }, 'package tree not fully checked')
+      }
+    },
+    (err) => {
+      if (!packageTrees.closed) logger.warn({ err }, 'package tree check failed')
+    },
+  )
   return {
     listeners,
     layout,
+    packageTrees,
     close: async (graceMs = 30_000) => {
+      packageTrees.close()
       await Promise.all(listeners.map((l) => closeListener(l, graceMs)))
       fileCache.close()
     },
