@@ -146,7 +146,7 @@ export const filesRouter = (options: FilesRouterOptions): Hono<Env> => {
 
   const sendListing = async (c: Ctx, segments: string[], match: RootMatch, dir: string, h: IncomingHttpHeaders | undefined): Promise<Response> => {
     const entries = await readListing(dir, {
-      resolveLink: (name) => files.realInside(match.root, [...match.rest, name]),
+      resolveLink: async (name) => files.realInside(match.root, [...match.rest, name]),
       // What a link would lead to must be what this root serves there.
       hide: (name) => {
         const path = [...segments, name]
@@ -183,7 +183,7 @@ export const filesRouter = (options: FilesRouterOptions): Hono<Env> => {
     if (!match) return next()
     labelRoute(incoming, FILES_ROUTE)
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return text(405, 'Method Not Allowed', { Allow: ALLOW })
-    const found = await files.locate(match.root, match.rest)
+    const found = files.locate(match.root, match.rest)
     if (!found) return text(404, 'Not Found')
     if (found.kind === 'file') {
       if (trailingSlash) {
@@ -198,7 +198,7 @@ export const filesRouter = (options: FilesRouterOptions): Hono<Env> => {
       const location = encodePath(segments, true) + (q >= 0 ? target.slice(q) : '')
       return text(301, 'Moved Permanently', { Location: location })
     }
-    const index = await files.locate(match.root, [...match.rest, 'index.html'])
+    const index = files.locate(match.root, [...match.rest, 'index.html'])
     if (index?.kind === 'file') return sendFile(c, index, 'index.html', h)
     return sendListing(c, segments, match, found.entry.real, h)
   })

@@ -74,6 +74,25 @@ test('GET a large file takes the fast path and is byte-exact', async () => {
   assert.equal(res.headers['content-type'], 'application/octet-stream')
 })
 
+test('concurrent large downloads and ranges are byte-exact (chunk buffers are reused)', async () => {
+  const want = sha256(tree.big)
+  const results = await Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      i % 3 === 2
+        ? request(s.url).get('/big.bin').set('Range', `bytes=${i * 1000}-`).buffer(true).parse(binary)
+        : request(s.url).get('/big.bin').buffer(true).parse(binary),
+    ),
+  )
+  results.forEach((res, i) => {
+    if (i % 3 === 2) {
+      assert.equal(res.status, 206)
+      assert.equal(sha256(res.body), sha256(tree.big.subarray(i * 1000)), `range ${i}`)
+    } else {
+      assert.equal(sha256(res.body), want, `download ${i}`)
+    }
+  })
+})
+
 test('empty file', async () => {
   const res = await request(s.url).get('/empty.txt')
   assert.equal(res.status, 200)
