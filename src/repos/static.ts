@@ -127,11 +127,18 @@ export const filesRouter = (options: FilesRouterOptions): Hono<Env> => {
       const length = Math.max(0, end - start + 1)
       headers['Content-Length'] = String(length)
       if (c.req.method === 'HEAD') return new Response(null, { status, headers })
+      const outgoing = c.env?.outgoing
       if (found.body) {
         const bytes = status === 206 ? found.body.subarray(start, end + 1) : found.body
+        if (outgoing) {
+          // Straight to the socket: a Response object and its header
+          // conversion are a tenth of the cost of a small file.
+          outgoing.writeHead(status, headers)
+          outgoing.end(bytes)
+          return RESPONSE_ALREADY_SENT
+        }
         return new Response(asBody(bytes), { status, headers })
       }
-      const outgoing = c.env?.outgoing
       if (length <= SMALL_BODY_LIMIT || !outgoing) {
         const bytes = length > 0 ? await readExactly(found.handle, start, length) : Buffer.alloc(0)
         return new Response(asBody(bytes), { status, headers })

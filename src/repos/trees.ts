@@ -9,8 +9,8 @@
  * - yum: a directory holding `repodata/repomd.xml`;
  * - apt: a directory holding `dists/`, with one tree per
  *   `dists/<suite>/{Release,InRelease}` (suites may nest: `stable/updates`);
- * - flat apt: a directory holding `Release`/`InRelease` or `Packages(.gz)`
- *   outside any `dists/`.
+ * - flat apt: a directory holding `Packages`, `Packages.gz` or `Packages.xz`
+ *   (with or without a Release) outside any `dists/`.
  *
  * Checking plans each tree from its indexes (yum.ts, apt.ts) and runs the
  * file checks (checks.ts). `PackageTrees` keeps the latest reports for the
@@ -142,7 +142,8 @@ export const detectTrees = async (roots: readonly FileRootSpec[], options: Detec
         for (const suite of suites) found.push({ ...base, kind: 'apt', suite, releaseDir: join(dir, 'dists', ...suite.split('/')) })
         if (suites.length) continue
       }
-      const flatIndex = ['Release', 'InRelease', 'Packages', 'Packages.gz'].some((n) => entries.some((e) => e.name === n && e.isFile()))
+      // A flat repository has a Packages index beside (or without) its Release.
+      const flatIndex = ['Packages', 'Packages.gz', 'Packages.xz'].some((n) => entries.some((e) => e.name === n && e.isFile()))
       if (flatIndex && !rel.includes('dists')) {
         found.push({ ...base, kind: 'apt', suite: null, releaseDir: dir })
         continue

@@ -14,5 +14,6 @@ test('chunks shrink as concurrent large bodies grow, within the memory bound', (
     if (size > MIN_CHUNK_SIZE) assert.ok(2 * size * active <= LARGE_BODY_MEMORY, `two chunks each fit at ${active}`)
     last = size
   }
-  assert.equal(chunkSizeFor(128), 128 * 1024)
+  assert.equal(chunkSizeFor(8), CHUNK_SIZE)
+  assert.equal(chunkSizeFor(128), MIN_CHUNK_SIZE)
 })
