@@ -13,12 +13,15 @@
 #   BENCH_DATA=DIR      reuse a data tree made by an earlier run (kept when set)
 #   BENCH_DURATION=S    wrk duration per test (default 10)
 #   NGINX_WORKERS=N     nginx worker_processes (default auto)
+#   OUTPOST_LOG=LEVEL   Outpost --log-level (default info: an access log line per request,
+#                       as nginx's access_log; warn turns it off)
 #   BENCH_WRITE=1       also append the table to bench/README.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION="${BENCH_DURATION:-10}"
 NGINX_WORKERS="${NGINX_WORKERS:-auto}"
+OUTPOST_LOG="${OUTPOST_LOG:-info}"
 NGINX_PORT="${BENCH_NGINX_PORT:-18481}"
 OUTPOST_PORT="${BENCH_OUTPOST_PORT:-18482}"
 NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
@@ -124,7 +127,7 @@ EOF
 
 start_outpost() {
   node dist/cli.js serve --files-root "$DATA" --http "127.0.0.1:$OUTPOST_PORT" --https off --push off --ntp off \
-    --data-dir "$WORK/outpost-data" --log-level info >"$WORK/outpost.log" 2>&1 &
+    --data-dir "$WORK/outpost-data" --log-level "$OUTPOST_LOG" >"$WORK/outpost.log" 2>&1 &
   OUTPOST_PID=$!
   PIDS+=("$OUTPOST_PID")
   wait_http "http://127.0.0.1:$OUTPOST_PORT/large/"
@@ -164,6 +167,17 @@ small() { # BASE_URL → req/s
 }
 max() { [ "$1" -gt "$2" ] && echo "$1" || echo "$2"; }
 
+# CPU time (user + system, clock ticks) of a process and its children: a
+# measure that background load does not skew the way throughput is skewed.
+cpu_ticks() { # PID
+  local total=0 pid
+  for pid in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    total=$((total + $(awk '{ print $14 + $15 }' /proc/"$pid"/stat 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+HZ=$(getconf CLK_TCK)
+
 echo "bench: building Outpost" >&2
 npm run -s build >&2
 
@@ -176,10 +190,10 @@ O="http://127.0.0.1:$OUTPOST_PORT"
 single "$N" >/dev/null; single "$O" >/dev/null # warm-up
 
 echo "bench: 1 GiB, one stream (best of 3 each, alternating)" >&2
-R_nginx_single=0 R_outpost_single=0
+R_nginx_single=0 R_outpost_single=0 C_nginx_single=0 C_outpost_single=0
 for _ in 1 2 3; do
-  R_nginx_single=$(max "$R_nginx_single" "$(single "$N")")
-  R_outpost_single=$(max "$R_outpost_single" "$(single "$O")")
+  t=$(cpu_ticks "$NGINX_PID"); R_nginx_single=$(max "$R_nginx_single" "$(single "$N")"); C_nginx_single=$((C_nginx_single + $(cpu_ticks "$NGINX_PID") - t))
+  t=$(cpu_ticks "$OUTPOST_PID"); R_outpost_single=$(max "$R_outpost_single" "$(single "$O")"); C_outpost_single=$((C_outpost_single + $(cpu_ticks "$OUTPOST_PID") - t))
 done
 for c in 32 128; do
   echo "bench: 64 MiB, $c concurrent" >&2
@@ -191,10 +205,16 @@ echo "bench: small files" >&2
 # open_file_cache would (off here) — steady state is what is measured.
 wrk -t2 -c64 -d3s -s "$WORK/rotate.lua" "$N/" >/dev/null
 wrk -t2 -c64 -d3s -s "$WORK/rotate.lua" "$O/" >/dev/null
-R_nginx_small=$(small "$N")
-R_outpost_small=$(small "$O")
+t=$(cpu_ticks "$NGINX_PID"); R_nginx_small=$(small "$N"); C_nginx_small=$(($(cpu_ticks "$NGINX_PID") - t))
+t=$(cpu_ticks "$OUTPOST_PID"); R_outpost_small=$(small "$O"); C_outpost_small=$(($(cpu_ticks "$OUTPOST_PID") - t))
 R_nginx_rss=$(peak_rss "$NGINX_PID")
 R_outpost_rss=$(peak_rss "$OUTPOST_PID")
+
+# CPU seconds per GiB sent (3 GiB per server), CPU µs per small request.
+per_gib() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz / 3 }'; }
+per_req() { awk -v t="$1" -v hz="$HZ" -v r="$2" -v d="$DURATION" 'BEGIN { if (r > 0) printf "%.0f", t / hz * 1e6 / (r * d); else print "-" }'; }
+U_nginx_single=$(per_gib "$C_nginx_single"); U_outpost_single=$(per_gib "$C_outpost_single")
+U_nginx_small=$(per_req "$C_nginx_small" "$R_nginx_small"); U_outpost_small=$(per_req "$C_outpost_small" "$R_outpost_small")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "-" }'; }
 
@@ -211,6 +231,9 @@ TABLE="$(cat <<EOF
 | 10,000 files of 1–20 KiB, 64 connections (req/s) | $R_nginx_small | $R_outpost_small | $(ratio "$R_outpost_small" "$R_nginx_small") | ≥ 0.35× |
 | peak RSS (MB) | $R_nginx_rss | $R_outpost_rss | | Outpost < 150 |
 
+CPU cost, which background load does not skew: one-stream download, CPU seconds per GiB sent:
+nginx $U_nginx_single, Outpost $U_outpost_single; small files, CPU µs per request: nginx
+$U_nginx_small, Outpost $U_outpost_small. Outpost access log: \`--log-level $OUTPOST_LOG\`.
 Load average at the end: $LOAD.
 EOF
 )"

@@ -46,8 +46,9 @@ export const chunkSizeFor = (active: number): number => {
  * socket has taken its bytes (the write callback); one that never comes back
  * (a cut connection) is simply collected. All chunk buffers together, in use
  * or idle, stay within LARGE_BODY_MEMORY: idle ones of another size are
- * dropped to make room. `allocatedBytes` counts buffers until the collector
- * has them, whichever way they went.
+ * dropped to make room, and all of them after two seconds without a large
+ * body. `allocatedBytes` counts buffers until the collector has them,
+ * whichever way they went.
  */
 const pool = new Map<number, Buffer[]>()
 let allocatedBytes = 0
@@ -86,6 +87,19 @@ const releaseChunk = (buf: Buffer): void => {
   let free = pool.get(buf.length)
   if (!free) pool.set(buf.length, (free = []))
   free.push(buf)
+}
+
+/** Idle this long with no large body, the pool lets its buffers go. */
+const POOL_IDLE_MS = 2000
+let idleTimer: NodeJS.Timeout | null = null
+
+const largeBodyDone = (): void => {
+  if (--activeLargeBodies > 0 || idleTimer) return
+  idleTimer = setTimeout(function dropIdleChunks() {
+    idleTimer = null
+    if (activeLargeBodies === 0) pool.clear()
+  }, POOL_IDLE_MS)
+  idleTimer.unref()
 }
 
 /**
@@ -235,7 +249,7 @@ export const writeFileRange = async (
     // Headers are already out: the only honest signal left is a cut connection.
     res.destroy(err as Error)
   } finally {
-    activeLargeBodies--
+    largeBodyDone()
     // A read still in flight must finish before its descriptor is closed.
     if (ahead) await (ahead as Promise<Chunk>).catch(() => {})
     await file.handle.close().catch(() => {})

@@ -41,7 +41,7 @@ export interface FileEntry {
 export interface FileCacheOptions {
   /** Most entries kept (default 20,000). */
   maxEntries?: number
-  /** Total bytes of cached bodies (default 16 MiB). */
+  /** Total bytes of cached bodies (default 8 MiB). */
   maxBodyBytes?: number
   /** Largest single body cached (default 64 KiB). */
   maxBodyFile?: number
@@ -93,7 +93,7 @@ export class FileCache {
 
   constructor(options: FileCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? 20_000
-    this.maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024
+    this.maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024
     this.maxBodyFile = options.maxBodyFile ?? 64 * 1024
     this.maxWatchedDirs = options.maxWatchedDirs ?? 2048
     this.ttlMs = options.ttlMs ?? 10_000
