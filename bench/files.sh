@@ -15,6 +15,8 @@
 #   NGINX_WORKERS=N     nginx worker_processes (default auto)
 #   OUTPOST_LOG=LEVEL   Outpost --log-level (default info: an access log line per request,
 #                       as nginx's access_log; warn turns it off)
+#   OUTPOST_NODE_FLAGS="--max-semi-space-size=2 --max-old-space-size=96"
+#                       V8 flags for Outpost's node (default none)
 #   BENCH_WRITE=1       also append the table to bench/README.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +24,7 @@ cd "$(dirname "$0")/.."
 DURATION="${BENCH_DURATION:-10}"
 NGINX_WORKERS="${NGINX_WORKERS:-auto}"
 OUTPOST_LOG="${OUTPOST_LOG:-info}"
+OUTPOST_NODE_FLAGS="${OUTPOST_NODE_FLAGS:-}"
 NGINX_PORT="${BENCH_NGINX_PORT:-18481}"
 OUTPOST_PORT="${BENCH_OUTPOST_PORT:-18482}"
 NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
@@ -126,7 +129,8 @@ EOF
 }
 
 start_outpost() {
-  node dist/cli.js serve --files-root "$DATA" --http "127.0.0.1:$OUTPOST_PORT" --https off --push off --ntp off \
+  # shellcheck disable=SC2086 # flags are words
+  node $OUTPOST_NODE_FLAGS dist/cli.js serve --files-root "$DATA" --http "127.0.0.1:$OUTPOST_PORT" --https off --push off --ntp off \
     --data-dir "$WORK/outpost-data" --log-level "$OUTPOST_LOG" >"$WORK/outpost.log" 2>&1 &
   OUTPOST_PID=$!
   PIDS+=("$OUTPOST_PID")
@@ -233,7 +237,8 @@ TABLE="$(cat <<EOF
 
 CPU cost, which background load does not skew: one-stream download, CPU seconds per GiB sent:
 nginx $U_nginx_single, Outpost $U_outpost_single; small files, CPU µs per request: nginx
-$U_nginx_small, Outpost $U_outpost_small. Outpost access log: \`--log-level $OUTPOST_LOG\`.
+$U_nginx_small, Outpost $U_outpost_small. Outpost access log: \`--log-level $OUTPOST_LOG\`;
+node flags: \`${OUTPOST_NODE_FLAGS:-none}\`.
 Load average at the end: $LOAD.
 EOF
 )"

@@ -119,6 +119,22 @@ export class FileCache {
     return stored.entry
   }
 
+  /** The entry for `key`, fresh or expired (for `refresh`). */
+  peek(key: string): FileEntry | undefined {
+    return this.#entries.get(key)?.entry
+  }
+
+  /**
+   * Marks an expired entry confirmed (its path resolved and its descriptor
+   * stat'ed to the same inode, size and mtime). Keeping the same objects
+   * rather than storing new ones keeps a busy tree from turning the whole
+   * cache into garbage every TTL.
+   */
+  refresh(key: string, now: number): void {
+    const stored = this.#entries.get(key)
+    if (stored) stored.entry.checkedAt = now
+  }
+
   /** The cached bytes for `key` if they are still those of this inode, size and mtime. */
   reusableBody(key: string, ino: number, size: number, mtimeMs: number): Buffer | undefined {
     const old = this.#entries.get(key)?.entry

@@ -220,6 +220,16 @@ export class FileRoots {
     let keepOpen = false
     try {
       const st = fstatSync(fd)
+      const old = cache.peek(key)
+      if (old && old.real === real && (old.kind === 'dir' ? st.isDirectory() : st.isFile() && sameFile(st, old))) {
+        // An expired entry that still holds: confirm it in place.
+        cache.refresh(key, now)
+        if (old.kind === 'dir') return { kind: 'dir', entry: old }
+        if (old.body) return { kind: 'file', entry: old, body: old.body }
+        if (old.size <= this.smallBodyLimit) return { kind: 'file', entry: old, body: readWholeSync(fd, old.size) }
+        keepOpen = true
+        return { kind: 'file', entry: old, handle: fdReader(fd) }
+      }
       const mtimeMs = Math.floor(st.mtimeMs)
       const entry: FileEntry = {
         kind: st.isDirectory() ? 'dir' : 'file',
