@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 /**
- * outpost serve | demo | certs [--ca] | certs rotate-ca | check-config | --version
+ * outpost serve | demo | verify [--repos] | ls | certs [--ca] | certs rotate-ca | check-config | --version
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import {
@@ -17,8 +17,9 @@ import {
   type Logger,
 } from './server/index.js'
 import { daysUntil, readStatus, rotateCa, TlsError, type CertInfo, type ServerDecision } from './tls/index.js'
+
+import { checkTrees, formatReports, type CheckProgress } from './repos/index.js'
 import { buildDemoBundle, DEMO_IMAGES } from './demo/index.js'
-import { existsSync } from 'node:fs'
 import cliProgress from 'cli-progress'
 import { buildLayout, silentLogger } from './server/index.js'
 import { CachedStore } from './registry-api/index.js'
@@ -256,32 +257,6 @@ const progressBar = (label: string) => {
 
 addServeOptions(
   program
-    .command('verify')
-    .description('hash every blob and file and check it against its name; exit 1 naming every corrupt or missing item'),
-).action(async (flags: ServeFlags) => {
-  try {
-    const config = commandConfig(flags)
-    const layout = buildLayout(config)
-    const stores = layout.stores.stores.map((s) => (s instanceof CachedStore ? s.inner : s))
-    const dbPath = join(config.data_dir, CATALOG_FILE)
-    const db = existsSync(dbPath) ? openDb(config.data_dir) : undefined
-    if (db) applySchema(db, CATALOG_SCHEMA)
-    const bar = progressBar('verify')
-    const report = await verifyContent(stores, layout.filesRoots, db, (done, total) => bar.update(done, total))
-    bar.stop()
-    db?.close()
-    for (const p of report.problems) process.stdout.write(`${p.kind.toUpperCase()} ${p.path}: ${p.problem}\n`)
-    process.stdout.write(
-      `verified ${report.blobs} blobs and ${report.files} files (${humanBytes(report.bytes)}): ${report.problems.length ? `${report.problems.length} problem(s)` : 'all good'}\n`,
-    )
-    process.exit(report.problems.length ? 1 : 0)
-  } catch (err) {
-    fail(err)
-  }
-})
-
-addServeOptions(
-  program
     .command('ls')
     .description('print the inventory of a running Outpost (URL) or of a bundle folder')
     .argument('[target]', 'http(s) URL of a running Outpost, or a bundle folder; default: the configured roots'),
@@ -413,6 +388,86 @@ addServeOptions(
     fail(err)
   }
 })
+interface VerifyFlags extends ServeFlags {
+  repos?: boolean
+  full?: boolean
+  json?: boolean
+}
+
+/** A progress bar on stderr while trees are checked, only when stderr is a terminal. */
+const treeProgressBar = (): { update: (p: CheckProgress) => void; stop: () => void } => {
+  if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} }
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: 'checking {bar} {value}/{total} files | {tree}', barsize: 30, hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
+    undefined,
+  )
+  let started = false
+  return {
+    update: (p) => {
+      if (p.phase !== 'check') return
+      const tree = p.tree ? `${p.tree.kind} ${p.tree.url}${p.tree.suite ? ` ${p.tree.suite}` : ''}` : ''
+      if (!started) {
+        bar.start(p.total, p.done, { tree })
+        started = true
+      } else bar.update(p.done, { tree })
+    },
+    stop: () => {
+      if (started) bar.stop()
+    },
+  }
+}
+
+addServeOptions(
+  program
+    .command('verify')
+    .description(
+      'hash every blob and file and check it against its name (--repos: check the yum and apt trees instead); exit 1 naming every corrupt or missing item',
+    ),
+)
+  .option('--repos', 'check the yum and apt trees under the file roots: every index and package present with its size and checksum')
+  .option('--full', 'with --repos: verify every package checksum, not only sizes (reads every package)')
+  .option('--json', 'with --repos: print the reports as JSON on stdout')
+  .action(async (flags: VerifyFlags) => {
+    try {
+      const config = commandConfig(flags)
+      const layout = buildLayout(config)
+      if (flags.repos) {
+        let missingRoots = 0
+        for (const root of layout.filesRoots) {
+          if (!existsSync(root.path)) {
+            missingRoots++
+            process.stderr.write(`outpost: file root ${root.prefix} = ${root.path} does not exist\n`)
+          }
+        }
+        const bar = treeProgressBar()
+        const full = flags.full ?? false
+        let reports
+        try {
+          reports = await checkTrees(layout.filesRoots, { symlinks: layout.filesSymlinks, full, onProgress: bar.update })
+        } finally {
+          bar.stop()
+        }
+        if (flags.json) process.stdout.write(JSON.stringify(reports, null, 2) + '\n')
+        else process.stdout.write(formatReports(reports, { full, roots: layout.filesRoots.map((r) => r.path) }))
+        process.exit(reports.some((r) => !r.ok) || missingRoots > 0 ? 1 : 0)
+      }
+      const stores = layout.stores.stores.map((s) => (s instanceof CachedStore ? s.inner : s))
+      const dbPath = join(config.data_dir, CATALOG_FILE)
+      const db = existsSync(dbPath) ? openDb(config.data_dir) : undefined
+      if (db) applySchema(db, CATALOG_SCHEMA)
+      const bar = progressBar('verify')
+      const report = await verifyContent(stores, layout.filesRoots, db, (done, total) => bar.update(done, total))
+      bar.stop()
+      db?.close()
+      for (const p of report.problems) process.stdout.write(`${p.kind.toUpperCase()} ${p.path}: ${p.problem}\n`)
+      process.stdout.write(
+        `verified ${report.blobs} blobs and ${report.files} files (${humanBytes(report.bytes)}): ${report.problems.length ? `${report.problems.length} problem(s)` : 'all good'}\n`,
+      )
+      process.exit(report.problems.length ? 1 : 0)
+    } catch (err) {
+      fail(err)
+    }
+  })
 
 program
   .command('check-config')

@@ -1,6 +1,6 @@
 /**
  * One Hono app for every listener: built-in endpoints first, then time,
- * nodes and set-up, then the registry API, then (later) the file roots. Errors from every router end in
+ * nodes and set-up, then the registry API, then the file roots. Errors from every router end in
  * the single onError handler: registry errors as OCI JSON, anything else
  * logged and answered without internals.
  */
@@ -8,6 +8,7 @@ import { Hono } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
 import { errorBody, RegistryError, registryApi, ManifestCache, API_VERSION, API_VERSION_HEADER } from '../registry-api/index.js'
 import { labelRoute } from '../http/index.js'
+import { filesRouter, type FileCache } from '../repos/index.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import type { ServedLayout } from './layout.js'
@@ -18,6 +19,8 @@ import type { OutpostConfig } from './config.js'
 import type { Listener } from './listen.js'
 import type { Db } from '../catalog/db.js'
 import { nodesApi, NodeStore, DEFAULT_UPSTREAMS, type SetupSource } from '../nodes/index.js'
+import type { PackageTree } from '../nodes/setup/context.js'
+import type { TreeReport } from '../repos/index.js'
 import { normalizeUpstream } from '../registry-api/index.js'
 
 export interface AppOptions {
@@ -37,7 +40,18 @@ export interface AppOptions {
   listeners: readonly Listener[]
   /** The SNTP responder's port, or null when time is not served. */
   ntp: () => { port: number } | null
+  /** The latest package tree reports (set-up renders repo files from them). */
+  packageTrees?: () => readonly TreeReport[] | null
+  /** The file roots' cache, so the caller can close its watchers on stop. */
+  fileCache?: FileCache
 }
+
+/**
+ * URL paths that built-in endpoints own, present or planned. A file root
+ * never answers below them, and root entries they hide are reported at
+ * start-up (see startServer).
+ */
+export const BUILT_IN_PATHS: readonly string[] = ['/v2', '/healthz', '/readyz', '/time', '/inventory', '/nodes', '/setup', '/metrics', '/ca.crt']
 
 type Env = { Bindings: HttpBindings }
 
@@ -55,13 +69,23 @@ export const upstreamHosts = (layout: ServedLayout, config: OutpostConfig): stri
   return [...new Set(hosts)]
 }
 
+/** Detected trees as set-up needs them: one entry per tree, an apt tree's suites together. */
+export const setupTrees = (reports: readonly TreeReport[]): PackageTree[] => {
+  const byUrl = new Map<string, PackageTree>()
+  for (const r of reports) {
+    const tree = byUrl.get(r.url) ?? { kind: r.kind, urlPath: r.url }
+    if (r.suite) tree.suites = [...(tree.suites ?? []), r.suite]
+    byUrl.set(r.url, tree)
+  }
+  return [...byUrl.values()]
+}
+
 const setupSource = (options: AppOptions): SetupSource => {
   return {
     domains: options.config.registry.domains,
     upstreams: upstreamHosts(options.layout, options.config),
     caPem: () => options.caPem?.() ?? null,
-    // Package trees come from src/repos tree detection once it is wired here.
-    trees: () => [],
+    trees: () => setupTrees(options.packageTrees?.() ?? []),
     httpsPort: () => options.listeners.find((l) => l.name === 'https')?.address.port ?? null,
   }
 }
@@ -112,6 +136,18 @@ export const createApp = (options: AppOptions): Hono<Env> => {
         metrics.blobsServed.inc()
         metrics.blobBytes.inc(bytes)
       },
+    }),
+  )
+
+  // Last: every path the routes above did not take may be a file.
+  app.route(
+    '/',
+    filesRouter({
+      roots: layout.filesRoots,
+      symlinks: layout.filesSymlinks,
+      logger: logger.child({ sub: 'files' }),
+      reserved: BUILT_IN_PATHS,
+      ...(options.fileCache ? { cache: options.fileCache } : {}),
     }),
   )
 

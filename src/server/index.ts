@@ -12,7 +12,8 @@ import { watchCatalog } from '../catalog/watch.js'
 import { CachedStore, OciLayoutStore, Registry2Store, parseV2Path, requestedReference } from '../registry-api/index.js'
 import type { ReadinessCheck } from '../nodes/health.js'
 import { Metrics } from './metrics.js'
-import { createApp } from './app.js'
+import { BUILT_IN_PATHS, createApp } from './app.js'
+import { FileCache, PackageTrees, hiddenEntries } from '../repos/index.js'
 import { buildLayout, type ServedLayout } from './layout.js'
 import { closeListener, listen, requestHandler, type Listener } from './listen.js'
 import { tlsSettingsOf } from './tls-settings.js'
@@ -22,7 +23,7 @@ import { startSntp, type SntpServer } from '../nodes/index.js'
 
 export { loadConfig, ConfigError, checkConfigFile, type OutpostConfig } from './config.js'
 export { createLogger, silentLogger, type Logger } from './logger.js'
-export { createApp } from './app.js'
+export { createApp, BUILT_IN_PATHS } from './app.js'
 export { buildLayout } from './layout.js'
 export { Metrics } from './metrics.js'
 export { tlsSettingsOf } from './tls-settings.js'
@@ -39,6 +40,8 @@ export interface RunningServer {
   tls: CertificateRenewer | null
   /** The SNTP responder, or null when off or when it could not bind. */
   ntp: { host: string; port: number } | null
+  /** yum/apt trees under the file roots and their latest check (started in the background). */
+  packageTrees: PackageTrees
   /** Graceful stop: stop accepting, let in-flight requests finish. */
   close(graceMs?: number): Promise<void>
 }
@@ -158,6 +161,12 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     },
     (err) => logger.warn({ err }, 'could not list repositories'),
   )
+  // A root entry that a built-in endpoint or a longer prefix hides is never served: say so.
+  for (const h of await hiddenEntries(layout.filesRoots, BUILT_IN_PATHS)) {
+    logger.warn({ prefix: h.prefix, path: h.path, url: h.url, hidden_by: h.hiddenBy }, 'file root entry hidden: it will not be served')
+  }
+  const fileCache = new FileCache()
+  const packageTrees = new PackageTrees({ roots: layout.filesRoots, symlinks: layout.filesSymlinks })
   const listeners: Listener[] = []
   let sntp: SntpServer | null = null
   try {
@@ -172,6 +181,8 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
       ntp: () => (sntp ? { port: sntp.port } : null),
       catalog: () => catalog,
       readiness: () => readiness,
+      fileCache,
+      packageTrees: () => packageTrees.reports,
       caPem: () => tls?.caPem() ?? null,
     })
     const handler = requestHandler(app, { logger, metrics, onResponse: missRecorder(catalog, logger) })
@@ -184,14 +195,31 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
   } catch (err) {
     await Promise.all(listeners.map((l) => closeListener(l, 0)))
     await sntp?.stop()
+    fileCache.close()
     catalog.close()
     throw err
   }
   for (const l of listeners) logger.info({ listener: l.name, url: l.url }, 'listening')
   tls?.start()
-  // Serving starts now; the catalog scan and the watchers run beside it.
+  // Serving starts now; the catalog scan, the watchers and the package tree
+  // checks (which stat every package) run beside it.
   const watcher = watchCatalog(catalog, rawStores, layout.filesRoots, logger.child({ sub: 'watch' }))
   const scanned = catalog.scan().catch((err) => logger.error({ err }, 'catalog scan failed'))
+  const treesChecked = scanned.then(() => packageTrees.check()).then(
+    (reports) => {
+      const log = logger.child({ sub: 'trees' })
+      for (const r of reports) {
+        catalog.recordTree({ root: r.dir, path: `${r.url}${r.suite ? ` ${r.suite}` : ''}`, kind: r.kind, packages: r.packages, ok: r.ok, problems: r.problems.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))) })
+        const fields = { kind: r.kind, url: r.url, suite: r.suite ?? undefined, packages: r.packages, index_files: r.indexFiles, ms: r.durationMs }
+        if (r.ok) log.info(fields, 'package tree ok')
+        else log.warn({ ...fields, problems: r.problems.length, first: r.problems.slice(0, 10) }, 'package tree has problems')
+        for (const note of r.notes) log.info({ url: r.url, note }, 'package tree not fully checked')
+      }
+    },
+    (err) => {
+      if (!packageTrees.closed) logger.warn({ err }, 'package tree check failed')
+    },
+  )
   return {
     listeners,
     layout,
@@ -200,11 +228,15 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     watcherReady: watcher.ready,
     tls,
     ntp: sntp ? { host: sntp.host, port: sntp.port } : null,
+    packageTrees,
     close: async (graceMs = 30_000) => {
       tls?.stop()
+      packageTrees.close()
       await Promise.all([...listeners.map((l) => closeListener(l, graceMs)), sntp?.stop()])
+      fileCache.close()
       await watcher.close()
       await scanned
+      await treesChecked
       catalog.close()
     },
   }

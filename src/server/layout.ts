@@ -28,6 +28,8 @@ export interface ServedLayout {
   stores: ImageStores
   resolver: NameResolver
   filesRoots: FilesRoot[]
+  /** `files.symlinks`: follow symlinks that stay inside their root, or none. */
+  filesSymlinks: 'inside' | 'never'
   originFiles: string[]
   /** The images_origin.yaml entries, in order (node set-up mirrors their hosts). */
   origins: OriginEntry[]
@@ -71,6 +73,7 @@ export const buildLayout = (config: OutpostConfig): ServedLayout => {
     stores: new ImageStores(stores),
     resolver: new NameResolver({ origins, rules: config.registry.mappings }),
     filesRoots,
+    filesSymlinks: config.files.symlinks,
     originFiles,
     origins,
   }
