@@ -4,7 +4,8 @@
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    # `|| true`: under `set -e`, a killed child's non-zero status would end the loop early.
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   done
   return 0
 }

@@ -10,6 +10,8 @@ for t in wrk ab curl nginx docker-registry node; do command -v "$t" >/dev/null |
 
 work=${BENCH_DIR:-$(mktemp -d /tmp/outpost-bench-XXXX)}
 mkdir -p "$work"
+# nginx workers run unprivileged: the tree must be readable by them.
+chmod 755 "$work"
 tree="$work/registry"
 if [ ! -f "$work/tree.json" ]; then
   node "$here/make-registry-tree.mjs" "$tree" "${BIG_MIB:-1024}" "${MID_MIB:-64}" 50 > "$work/tree.json"
