@@ -302,8 +302,6 @@ const caUrl = (config: OutpostConfig): string => {
   return http ? `http://${config.registry.domains[0]}:${http.port}/ca.crt` : `https://${config.registry.domains[0]}/ca.crt`
 }
 
-const loadForCerts = (flags: ServeFlags): OutpostConfig => loadConfig({ file: flags.config, flags: flagTree(flags) }).config
-
 // Positional options: `certs rotate-ca --data-dir X` gives X to rotate-ca, not to certs.
 program.enablePositionalOptions()
 const certs = addServeOptions(
@@ -314,7 +312,7 @@ const certs = addServeOptions(
     .option('--ca', 'print only the CA certificate (PEM), for scripts'),
 ).action((flags: ServeFlags & { ca?: boolean }) => {
   try {
-    const config = loadForCerts(flags)
+    const config = commandConfig(flags)
     const now = new Date()
     const status = readStatus(tlsSettingsOf(config), now)
     if (flags.ca) {
@@ -359,7 +357,7 @@ addServeOptions(
     .description('replace the CA and re-issue the server certificate under it (every node must then trust the new CA)'),
 ).action(async (flags: ServeFlags) => {
   try {
-    const config = loadForCerts(flags)
+    const config = commandConfig(flags)
     const { material, archived } = await rotateCa(tlsSettingsOf(config))
     const now = new Date()
     const url = caUrl(config)
