@@ -1,5 +1,6 @@
 export * from './range.js'
 export * from './conditional.js'
 export * from './send.js'
+export * from './representation.js'
 export * from './content-type.js'
 export * from './route-label.js'

@@ -123,9 +123,6 @@ interface Chunk {
 
 let activeLargeBodies = 0
 
-/** Large bodies being written right now. */
-export const largeBodiesInFlight = (): number => activeLargeBodies
-
 /**
  * What the writers need of an open file: positional reads and close. A
  * FileHandle is one; `fdReader` makes one of a descriptor opened

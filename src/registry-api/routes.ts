@@ -6,21 +6,16 @@
  */
 import { Hono, type Context } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import type { Logger } from 'pino'
 import {
-  contentRange,
   evaluateConditions,
-  ifRangeAllows,
   labelRoute,
   openFile,
-  parseByteRange,
-  readExactly,
-  resolveByteRange,
+  sendRepresentation,
   unsatisfiedRange,
-  writeFileRange,
-  SMALL_BODY_LIMIT,
   asBody,
+  type Representation,
+  type RepresentationAnswers,
 } from '../http/index.js'
 import { RegistryError } from './errors.js'
 import { isValidName, parseDigest, parseReference, parseV2Path, type Digest } from './grammar.js'
@@ -84,10 +79,24 @@ const linkHeader = (path: string, n: number, last: string): string =>
 
 const blobEtag = (digest: string): string => `"${digest}"`
 
+interface BlobRepresentation extends Representation {
+  digest: string
+}
+
 export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
   const { stores, resolver, logger } = options
   const manifests = options.manifests ?? new ManifestCache()
   const app = new Hono<Env>()
+
+  // A blob's 304 and 412 carry every header of its 200 and no body; its 416 is an OCI error.
+  const blobAnswers: RepresentationAnswers<BlobRepresentation> = {
+    notModified: (blob) => new Response(null, { status: 304, headers: blob.headers }),
+    preconditionFailed: (blob) => new Response(null, { status: 412, headers: blob.headers }),
+    rangeNotSatisfiable: (_blob, range, size) => {
+      throw new RegistryError('RANGE_INVALID', { range, size }, { headers: { 'Content-Range': unsatisfiedRange(size) } })
+    },
+    onBody: (blob, length) => options.onBlobServed?.(blob.digest, length),
+  }
 
   const locate = async (c: Ctx, name: string): Promise<Located> => {
     if (!isValidName(name)) throw new RegistryError('NAME_INVALID', { name })
@@ -161,52 +170,16 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
     const path = await loc.store.blobPath(loc.repository, digest)
     const file = path ? await openFile(path) : null
     if (!file) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.value })
-    let handedOver = false
-    try {
-      const etag = blobEtag(digest.value)
-      const headers: Record<string, string> = {
-        [API_VERSION_HEADER]: API_VERSION,
-        'Docker-Content-Digest': digest.value,
-        ETag: etag,
-        'Accept-Ranges': 'bytes',
-        'Cache-Control': 'max-age=31536000',
-        'Content-Type': 'application/octet-stream',
-      }
-      const outcome = evaluateConditions({ ifNoneMatch: c.req.header('if-none-match'), ifMatch: c.req.header('if-match') }, { etag })
-      if (outcome !== 'proceed') {
-        return new Response(null, { status: outcome === 'not-modified' ? 304 : 412, headers })
-      }
-      let start = 0
-      let end = file.size - 1
-      let status = 200
-      const rangeHeader = c.req.header('range')
-      if (rangeHeader && ifRangeAllows(c.req.header('if-range'), { etag })) {
-        const decision = resolveByteRange(parseByteRange(rangeHeader), file.size)
-        if (decision.kind === 'unsatisfiable') {
-          throw new RegistryError('RANGE_INVALID', { range: rangeHeader, size: file.size }, { headers: { 'Content-Range': unsatisfiedRange(file.size) } })
-        }
-        if (decision.kind === 'partial') {
-          start = decision.start
-          end = decision.end
-          status = 206
-          headers['Content-Range'] = contentRange(start, end, file.size)
-        }
-      }
-      const length = end - start + 1
-      headers['Content-Length'] = String(length)
-      if (c.req.method === 'HEAD') return new Response(null, { status, headers })
-      options.onBlobServed?.(digest.value, length)
-      const outgoing = c.env?.outgoing
-      if (length <= SMALL_BODY_LIMIT || !outgoing) {
-        const bytes = length > 0 ? await readExactly(file.handle, start, length) : Buffer.alloc(0)
-        return new Response(asBody(bytes), { status, headers })
-      }
-      handedOver = true
-      void writeFileRange(outgoing, file, start, end, status, headers)
-      return RESPONSE_ALREADY_SENT
-    } finally {
-      if (!handedOver) await file.handle.close().catch(() => {})
+    const etag = blobEtag(digest.value)
+    const headers: Record<string, string> = {
+      [API_VERSION_HEADER]: API_VERSION,
+      'Docker-Content-Digest': digest.value,
+      ETag: etag,
+      'Accept-Ranges': 'bytes',
+      'Cache-Control': 'max-age=31536000',
+      'Content-Type': 'application/octet-stream',
     }
+    return sendRepresentation(c, { etag, headers, body: file, digest: digest.value }, blobAnswers)
   }
 
   const serveTags = async (c: Ctx, name: string): Promise<Response> => {

@@ -18,22 +18,17 @@
  */
 import { Hono, type Context, type Next } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Logger } from 'pino'
 import {
   SMALL_BODY_LIMIT,
-  asBody,
-  contentRange,
   contentTypeFor,
-  evaluateConditions,
-  ifRangeAllows,
   labelRoute,
-  parseByteRange,
-  readExactly,
-  resolveByteRange,
+  requestHeader,
+  sendRepresentation,
   unsatisfiedRange,
-  writeFileRange,
+  type Representation,
+  type RepresentationAnswers,
 } from '../http/index.js'
 import { FileCache } from './file-cache.js'
 import { prefersJson, readListing, renderHtml, renderJson } from './listing.js'
@@ -64,12 +59,11 @@ const ALLOW = 'GET, HEAD'
 const text = (status: number, message: string, headers: Record<string, string> = {}): Response =>
   new Response(`${status} ${message}\n`, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8', ...headers } })
 
-const header = (h: IncomingHttpHeaders | undefined, c: Ctx, name: string): string | undefined => {
-  if (h) {
-    const v = h[name]
-    return Array.isArray(v) ? v.join(', ') : v
-  }
-  return c.req.header(name)
+const fileAnswers: RepresentationAnswers<Representation> = {
+  // RFC 9110 §15.4.5: a 304 carries the validators it would have sent with a 200.
+  notModified: (file) => new Response(null, { status: 304, headers: { ETag: file.etag, 'Last-Modified': file.headers['Last-Modified']! } }),
+  preconditionFailed: () => text(412, 'Precondition Failed'),
+  rangeNotSatisfiable: (_file, _range, size) => text(416, 'Range Not Satisfiable', { 'Content-Range': unsatisfiedRange(size), 'Accept-Ranges': 'bytes' }),
 }
 
 /** True when `segments` is a reserved path or lies below one. */
@@ -83,72 +77,16 @@ export const filesRouter = (options: FilesRouterOptions): Hono<Env> => {
   const reserved = (options.reserved ?? []).map(prefixSegments)
   const app = new Hono<Env>()
 
-  const sendFile = async (c: Ctx, found: Extract<Located, { kind: 'file' }>, name: string, h: IncomingHttpHeaders | undefined): Promise<Response> => {
+  const sendFile = (c: Ctx, found: Extract<Located, { kind: 'file' }>, name: string): Promise<Response> => {
     const { entry } = found
-    let handedOver = false
-    try {
-      const validators = { etag: entry.etag, lastModified: entry.mtimeMs }
-      const headers: Record<string, string> = {
-        'Content-Type': contentTypeFor(name),
-        ETag: entry.etag,
-        'Last-Modified': entry.lastModified,
-        'Accept-Ranges': 'bytes',
-      }
-      const outcome = evaluateConditions(
-        {
-          ifMatch: header(h, c, 'if-match'),
-          ifNoneMatch: header(h, c, 'if-none-match'),
-          ifModifiedSince: header(h, c, 'if-modified-since'),
-          ifUnmodifiedSince: header(h, c, 'if-unmodified-since'),
-        },
-        validators,
-      )
-      // RFC 9110 §15.4.5: a 304 carries the validators it would have sent with a 200.
-      if (outcome === 'not-modified') return new Response(null, { status: 304, headers: { ETag: entry.etag, 'Last-Modified': entry.lastModified } })
-      if (outcome === 'precondition-failed') return text(412, 'Precondition Failed')
-      const size = entry.size
-      let start = 0
-      let end = size - 1
-      let status = 200
-      const range = header(h, c, 'range')
-      // If-Range (§13.1.5): a stale validator means "send it all", not an error.
-      if (range && ifRangeAllows(header(h, c, 'if-range'), validators)) {
-        const decision = resolveByteRange(parseByteRange(range), size)
-        if (decision.kind === 'unsatisfiable') {
-          return text(416, 'Range Not Satisfiable', { 'Content-Range': unsatisfiedRange(size), 'Accept-Ranges': 'bytes' })
-        }
-        if (decision.kind === 'partial') {
-          start = decision.start
-          end = decision.end
-          status = 206
-          headers['Content-Range'] = contentRange(start, end, size)
-        }
-      }
-      const length = Math.max(0, end - start + 1)
-      headers['Content-Length'] = String(length)
-      if (c.req.method === 'HEAD') return new Response(null, { status, headers })
-      const outgoing = c.env?.outgoing
-      if (found.body) {
-        const bytes = status === 206 ? found.body.subarray(start, end + 1) : found.body
-        if (outgoing) {
-          // Straight to the socket: a Response object and its header
-          // conversion are a tenth of the cost of a small file.
-          outgoing.writeHead(status, headers)
-          outgoing.end(bytes)
-          return RESPONSE_ALREADY_SENT
-        }
-        return new Response(asBody(bytes), { status, headers })
-      }
-      if (length <= SMALL_BODY_LIMIT || !outgoing) {
-        const bytes = length > 0 ? await readExactly(found.handle, start, length) : Buffer.alloc(0)
-        return new Response(asBody(bytes), { status, headers })
-      }
-      handedOver = true
-      void writeFileRange(outgoing, { handle: found.handle, size, mtimeMs: entry.mtimeMs }, start, end, status, headers)
-      return RESPONSE_ALREADY_SENT
-    } finally {
-      if (found.handle && !handedOver) await found.handle.close().catch(() => {})
+    const headers: Record<string, string> = {
+      'Content-Type': contentTypeFor(name),
+      ETag: entry.etag,
+      'Last-Modified': entry.lastModified,
+      'Accept-Ranges': 'bytes',
     }
+    const body = found.body ?? { handle: found.handle, size: entry.size, mtimeMs: entry.mtimeMs }
+    return sendRepresentation(c, { etag: entry.etag, lastModified: entry.mtimeMs, headers, body }, fileAnswers)
   }
 
   const sendListing = async (c: Ctx, segments: string[], match: RootMatch, dir: string, h: IncomingHttpHeaders | undefined): Promise<Response> => {
@@ -162,7 +100,7 @@ export const filesRouter = (options: FilesRouterOptions): Hono<Env> => {
     })
     const displayPath = segments.length ? `/${segments.join('/')}/` : '/'
     const vary = { Vary: 'Accept' }
-    if (prefersJson(header(h, c, 'accept'))) {
+    if (prefersJson(requestHeader(h, c, 'accept'))) {
       return new Response(renderJson(entries), { status: 200, headers: { 'Content-Type': 'application/json', ...vary } })
     }
     return new Response(renderHtml(displayPath, entries), { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8', ...vary } })
@@ -198,7 +136,7 @@ export const filesRouter = (options: FilesRouterOptions): Hono<Env> => {
         await found.handle?.close().catch(() => {})
         return text(404, 'Not Found')
       }
-      return sendFile(c, found, segments[segments.length - 1] ?? '', h)
+      return sendFile(c, found, segments[segments.length - 1] ?? '')
     }
     if (!trailingSlash) {
       const q = target.indexOf('?')
@@ -206,7 +144,7 @@ export const filesRouter = (options: FilesRouterOptions): Hono<Env> => {
       return text(301, 'Moved Permanently', { Location: location })
     }
     const index = files.locate(match.root, [...match.rest, 'index.html'])
-    if (index?.kind === 'file') return sendFile(c, index, 'index.html', h)
+    if (index?.kind === 'file') return sendFile(c, index, 'index.html')
     return sendListing(c, segments, match, found.entry.real, h)
   })
 
