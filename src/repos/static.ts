@@ -10,11 +10,10 @@
  * adapter built: the WHATWG parser has already resolved `..` and `%2e%2e`
  * there, which would hide a hostile request instead of refusing it.
  *
- * Bodies take the registry's fast path (src/http/send.ts): small ones as
- * bytes, cached by FileCache when hot; large ones written in big chunks
- * straight to the Node response. HEAD never takes the already-sent path:
- * Hono answers HEAD by running GET and dropping the body of the Response it
- * gets back, so a body written behind its back would go out on a HEAD.
+ * Conditions, ranges, HEAD and the body are the representation sender's
+ * (src/http/representation.ts), shared with blob serving: small files as
+ * bytes (read by FileRoots, cached by FileCache when hot) written straight
+ * to the socket; large ones in big chunks straight to the Node response.
  */
 import { Hono, type Context, type Next } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
