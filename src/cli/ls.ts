@@ -3,11 +3,8 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { buildLayout, scanInventory } from '../server/index.js'
 import { renderInventoryText } from '../nodes/served-inventory.js'
-import { addConfigOptions, type ConfigFlags } from './options.js'
+import { LAYOUT_KEYS, addConfigOptions, type ConfigFlags } from './options.js'
 import { commandConfig, fail } from './run.js'
-
-/** What the served layout (image stores, file roots, name maps) is made from. */
-export const LAYOUT_KEYS = ['bundle', 'registry.roots', 'registry.oci_layouts', 'registry.images_origin', 'files.roots']
 
 export const addLs = (program: Command): void => {
   addConfigOptions(

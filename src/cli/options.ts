@@ -15,6 +15,9 @@ export interface ConfigFlags {
 /** Every key that has a flag, in schema order: what `serve` and `demo` take. */
 export const FLAG_KEYS: readonly string[] = CONFIG_KEYS.filter((k) => k.flag).map((k) => k.name)
 
+/** The keys the served layout (image stores, file roots, name maps) is built from. */
+export const LAYOUT_KEYS: readonly string[] = ['bundle', 'registry.roots', 'registry.oci_layouts', 'registry.images_origin', 'files.roots']
+
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
 
 const flagOption = (k: ConfigKey): Option => {

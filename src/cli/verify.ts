@@ -5,8 +5,7 @@ import cliProgress from 'cli-progress'
 import { buildLayout, verifyLayout } from '../server/index.js'
 import { checkTrees, formatReports, type CheckProgress } from '../repos/index.js'
 import { humanBytes } from '../nodes/served-inventory.js'
-import { addConfigOptions, type ConfigFlags } from './options.js'
-import { LAYOUT_KEYS } from './ls.js'
+import { LAYOUT_KEYS, addConfigOptions, type ConfigFlags } from './options.js'
 import { commandConfig, fail } from './run.js'
 
 interface VerifyFlags extends ConfigFlags {
