@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { buildDemoBundle, DEMO_IMAGES } from '../demo/index.js'
-import { FLAG_KEYS, addConfigOptions, type ConfigFlags } from './options.js'
+import { FLAG_KEYS, addConfigOptions, flagAttribute, type ConfigFlags } from './options.js'
 import { fail } from './run.js'
 import { serve } from './serve.js'
 
@@ -12,7 +12,7 @@ export const addDemo = (program: Command): void => {
     FLAG_KEYS,
   ).action(async (flags: ConfigFlags) => {
     try {
-      const dataDir = resolve((flags.dataDir as string | undefined) ?? '.outpost')
+      const dataDir = resolve((flags[flagAttribute('data_dir')] as string | undefined) ?? '.outpost')
       const bundle = await buildDemoBundle(join(dataDir, 'demo-bundle'))
       const defaults = {
         bundle,

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { buildLayout, scanInventory } from '../server/index.js'
 import { renderInventoryText } from '../nodes/served-inventory.js'
-import { LAYOUT_KEYS, addConfigOptions, type ConfigFlags } from './options.js'
+import { LAYOUT_KEYS, addConfigOptions, flagAttribute, type ConfigFlags } from './options.js'
 import { commandConfig, fail } from './run.js'
 
 export const addLs = (program: Command): void => {
@@ -21,7 +21,7 @@ export const addLs = (program: Command): void => {
         process.stdout.write(await res.text())
         return
       }
-      const config = commandConfig(target ? { ...flags, bundle: resolve(target) } : flags)
+      const config = commandConfig(target ? { ...flags, [flagAttribute('bundle')]: resolve(target) } : flags)
       const layout = buildLayout(config)
       process.stdout.write(renderInventoryText(await scanInventory(layout)))
     } catch (err) {

@@ -40,6 +40,9 @@ export const addConfigOptions = (cmd: Command, keys: readonly string[]): Command
 
 const attribute = (k: ConfigKey): string => new Option(`--${k.flag!.name}`).attributeName()
 
+/** Where commander keeps the flag of a key (`data_dir` → `dataDir`). */
+export const flagAttribute = (key: string): string => attribute(configKey(key))
+
 /** The flag layer, shaped like the config tree. A repeated flag gives a list, which replaces the file's. */
 export const flagLayer = (flags: ConfigFlags): Record<string, unknown> => {
   const tree: Record<string, any> = {}
