@@ -130,7 +130,7 @@ EOF
 
 start_outpost() {
   # shellcheck disable=SC2086 # flags are words
-  node $OUTPOST_NODE_FLAGS dist/cli.js serve --files-root "$DATA" --http "127.0.0.1:$OUTPOST_PORT" --https off --push off --ntp off \
+  node $OUTPOST_NODE_FLAGS dist/cli/index.js serve --files-root "$DATA" --http "127.0.0.1:$OUTPOST_PORT" --https off --push off --ntp off \
     --data-dir "$WORK/outpost-data" --log-level "$OUTPOST_LOG" >"$WORK/outpost.log" 2>&1 &
   OUTPOST_PID=$!
   PIDS+=("$OUTPOST_PID")

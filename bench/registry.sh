@@ -19,7 +19,7 @@ fi
 big=$(node -e "console.log(require('$work/tree.json').big.layer.digest)")
 mid=$(node -e "console.log(require('$work/tree.json').mid.layer.digest)")
 midman=$(node -e "console.log(require('$work/tree.json').mid.manifest.digest)")
-[ -f "$here/../dist/cli.js" ] || (cd "$here/.." && npm run -s build)
+[ -f "$here/../dist/cli/index.js" ] || (cd "$here/.." && npm run -s build)
 
 P_NGINX=18101 P_REG=18102 P_OUT=18103
 start_nginx "$tree/docker/registry/v2/blobs" $P_NGINX

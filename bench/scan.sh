@@ -12,12 +12,12 @@ FILES=${FILES:-100000}
 IMAGES=${IMAGES:-200}
 [ -f "$work/tree.json" ] || node "$here/make-registry-tree.mjs" "$work/registry" 8 8 "$IMAGES" > "$work/tree.json"
 [ -f "$work/files.json" ] || node "$here/make-files-tree.mjs" "$work/files" "$FILES" > "$work/files.json"
-[ -f "$here/../dist/cli.js" ] || (cd "$here/.." && npm run -s build)
+[ -f "$here/../dist/cli/index.js" ] || (cd "$here/.." && npm run -s build)
 
 port=18111
 data=$(mktemp -d)
 log="$work/outpost.log"
-node --max-semi-space-size=4 "$here/../dist/cli.js" serve --http "127.0.0.1:$port" --https off --push off --ntp off \
+node --max-semi-space-size=4 "$here/../dist/cli/index.js" serve --http "127.0.0.1:$port" --https off --push off --ntp off \
   --data-dir "$data" --log-level info --registry-root "$work/registry" --files-root "$work/files" > "$log" 2>&1 &
 PIDS+=($!); pid=$!
 wait_port $port

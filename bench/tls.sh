@@ -93,7 +93,7 @@ MAN=$(get mid.manifest.digest)
 
 # --- Outpost (built CLI when present, else through tsx); it makes the certificates.
 P_OUT=$(free_port)
-if [ -f "$repo/dist/cli.js" ]; then OUTPOST=(node "$repo/dist/cli.js"); else OUTPOST=(node --import tsx "$repo/src/cli.ts"); fi
+if [ -f "$repo/dist/cli/index.js" ]; then OUTPOST=(node "$repo/dist/cli/index.js"); else OUTPOST=(node --import tsx "$repo/src/cli/index.ts"); fi
 (cd "$repo" && exec "${OUTPOST[@]}" serve --config /dev/null --data-dir "$work/data" --registry-root "$tree" \
   --http off --https "127.0.0.1:$P_OUT" --push off --ntp off --log-level warn >"$work/outpost.log" 2>&1) &
 PIDS+=($!)

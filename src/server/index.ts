@@ -9,22 +9,22 @@ import { CertificateRenewer, prepareTls, secureContextOptions } from '../tls/ind
 import type { Logger } from './logger.js'
 import { Catalog } from '../catalog/index.js'
 import { watchCatalog } from '../catalog/watch.js'
-import { CachedStore, OciLayoutStore, Registry2Store, parseV2Path, requestedReference } from '../registry-api/index.js'
+import { OciLayoutStore, Registry2Store, parseV2Path, requestedReference } from '../registry-api/index.js'
 import type { ReadinessCheck } from '../nodes/health.js'
 import { Metrics } from './metrics.js'
 import { BUILT_IN_PATHS, createApp } from './app.js'
 import { FileCache, PackageTrees, hiddenEntries } from '../repos/index.js'
-import { buildLayout, type ServedLayout } from './layout.js'
+import { buildLayout, catalogStores, openCatalog, openCatalogDb, type ServedLayout } from './compose.js'
 import { closeListener, listen, requestHandler, type Listener } from './listen.js'
 import { tlsSettingsOf } from './tls-settings.js'
-import { ConfigError, type ListenAddress, type OutpostConfig } from './config.js'
-import { openDb, type Db } from '../catalog/db.js'
+import type { ListenAddress, OutpostConfig } from './config.js'
 import { startSntp, type SntpServer } from '../nodes/index.js'
 
-export { loadConfig, ConfigError, checkConfigFile, type OutpostConfig } from './config.js'
+export { loadConfig, ConfigError, checkConfigFile, DEFAULT_CONFIG_FILE, type OutpostConfig } from './config.js'
+export { CONFIG_KEYS, configKey, type ConfigKey } from './config-keys.js'
 export { createLogger, silentLogger, type Logger } from './logger.js'
 export { createApp, BUILT_IN_PATHS } from './app.js'
-export { buildLayout } from './layout.js'
+export { buildLayout, scanInventory, verifyLayout } from './compose.js'
 export { Metrics } from './metrics.js'
 export { tlsSettingsOf } from './tls-settings.js'
 
@@ -130,14 +130,9 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     tls = new CertificateRenewer({ settings, initial: material, logger: tlsLogger })
   }
   // One catalog database for the process (catalog, misses, nodes), closed on stop.
-  let db: Db
-  try {
-    db = openDb(config.data_dir)
-  } catch (err) {
-    throw new ConfigError(`data_dir: cannot open the catalog database under ${config.data_dir}: ${(err as Error).message}`)
-  }
-  const rawStores = layout.stores.stores.map((s) => (s instanceof CachedStore ? s.inner : s))
-  const catalog = new Catalog({ db, stores: rawStores, fileRoots: layout.filesRoots, logger: logger.child({ sub: 'catalog' }) })
+  const db = openCatalogDb(config)
+  const rawStores = catalogStores(layout)
+  const catalog = openCatalog(layout, db, logger.child({ sub: 'catalog' }))
   const readiness: ReadinessCheck[] = [
     ...rawStores.map((s) => readableCheck(`store ${s.label}`, s instanceof Registry2Store ? s.base : s instanceof OciLayoutStore ? s.root : '/')),
     ...layout.filesRoots.map((r) => readableCheck(`files ${r.prefix}`, r.path)),

@@ -102,7 +102,7 @@ describe('catalog follows the disk', () => {
     const content = randomBytes(100_000)
     writeFileSync(bin, content)
     writeFileSync(`${bin}.sha256`, `${createHash('sha256').update(content).digest('hex')}  kubectl\n`)
-    const cli = ['--import', 'tsx', 'src/cli.ts', 'verify', '--registry-root', storage(), '--files-root', files(), '--data-dir', join(dir, 'verify-data')]
+    const cli = ['--import', 'tsx', 'src/cli/index.ts', 'verify', '--registry-root', storage(), '--files-root', files(), '--data-dir', join(dir, 'verify-data')]
     const env = { ...process.env, OUTPOST_CONFIG: '' }
     const clean = await run(process.execPath, cli, { env })
     assert.equal(clean.status, 0, clean.stdout + clean.stderr)

@@ -7,7 +7,7 @@ import http from 'node:http'
 import { tempDir } from '../helpers/server.js'
 import { freePort, run, startProcess, waitFor, portOpen } from '../helpers/procs.js'
 
-const CLI = ['--import', 'tsx', 'src/cli.ts']
+const CLI = ['--import', 'tsx', 'src/cli/index.ts']
 
 test('an invalid config stops start-up naming the key', async (t) => {
   const dir = tempDir()

@@ -13,7 +13,7 @@ import { requireTools, run } from '../helpers/tools.js'
 import { APT_TOOLS, buildAptTree, buildYumTree, stopGpgAgent, YUM_TOOLS } from '../helpers/real-trees.js'
 import { parseRepomd } from '../../src/repos/yum.js'
 
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url))
 
 const verify = (...args: string[]) =>
   run(process.execPath, ['--import', 'tsx', CLI, 'verify', ...args], { env: { ...process.env, OUTPOST_CONFIG: '' }, timeoutMs: 60_000 })

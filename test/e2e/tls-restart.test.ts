@@ -16,7 +16,7 @@ import { requireTool, run, runOk, startProcess, waitFor, type Spawned } from '..
 import { createServerCert, describeCert, tlsPaths } from '../../src/tls/index.js'
 import { writeCertAndKey } from '../../src/tls/store.js'
 
-const CLI = ['--import', 'tsx', 'src/cli.ts']
+const CLI = ['--import', 'tsx', 'src/cli/index.ts']
 const DOMAIN = 'outpost.registry.local'
 const DAY = 86_400_000
 

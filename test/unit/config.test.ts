@@ -81,3 +81,39 @@ test('mappings and layouts accept the short string forms', () => {
   assert.deepEqual(config.registry.oci_layouts, [{ name: 'calico', path: '/base/layouts/calico' }, { path: '/abs/x' }])
   assert.deepEqual(config.files.roots, [{ prefix: '/extra', path: '/base/more' }, { prefix: '/', path: '/base/files' }])
 })
+
+test('every path key is resolved against the file, the others are not', (t) => {
+  const dir = tmp(t)
+  const file = join(dir, 'c.yaml')
+  writeFileSync(
+    file,
+    [
+      'bundle: b',
+      'data_dir: d',
+      'registry:',
+      '  roots: [r]',
+      '  images_origin: [o.yaml]',
+      '  oci_layouts: [n=l, {path: l2}]',
+      '  mappings: [a/=b/]',
+      'files:',
+      '  roots: [/p=f, {path: f2, prefix: /q}]',
+      'tls:',
+      '  cert: c.pem',
+      '  key: k.pem',
+      '  ca: ca.pem',
+      '',
+    ].join('\n'),
+  )
+  const { config } = loadConfig({ file, env: {}, cwd: '/elsewhere' })
+  assert.equal(config.bundle, join(dir, 'b'))
+  assert.equal(config.data_dir, join(dir, 'd'))
+  assert.deepEqual(config.registry.roots, [join(dir, 'r')])
+  assert.deepEqual(config.registry.images_origin, [join(dir, 'o.yaml')])
+  assert.deepEqual(config.registry.oci_layouts, [{ name: 'n', path: join(dir, 'l') }, { path: join(dir, 'l2') }])
+  assert.deepEqual(config.registry.mappings, [{ from: 'a/', to: 'b/' }])
+  assert.deepEqual(config.files.roots, [{ prefix: '/p', path: join(dir, 'f') }, { prefix: '/q', path: join(dir, 'f2') }])
+  assert.deepEqual([config.tls.cert, config.tls.key, config.tls.ca], [join(dir, 'c.pem'), join(dir, 'k.pem'), join(dir, 'ca.pem')])
+  const { config: fromEnv } = loadConfig({ env: { OUTPOST_DATA_DIR: 'd', OUTPOST_REGISTRY_ROOTS: 'r1,/abs' }, noDefaultFile: true, cwd: '/elsewhere' })
+  assert.equal(fromEnv.data_dir, '/elsewhere/d')
+  assert.deepEqual(fromEnv.registry.roots, ['/elsewhere/r1', '/abs'])
+})

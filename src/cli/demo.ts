@@ -1,0 +1,53 @@
+/** `outpost demo`: build the small built-in demo bundle and serve it on loopback. */
+import { join, resolve } from 'node:path'
+import type { Command } from 'commander'
+import { buildDemoBundle, DEMO_IMAGES } from '../demo/index.js'
+import { FLAG_KEYS, addConfigOptions, flagAttribute, type ConfigFlags } from './options.js'
+import { fail } from './run.js'
+import { serve } from './serve.js'
+
+export const addDemo = (program: Command): void => {
+  addConfigOptions(
+    program.command('demo').description('build the small built-in demo bundle under ./.outpost and serve it on loopback'),
+    FLAG_KEYS,
+  ).action(async (flags: ConfigFlags) => {
+    try {
+      const dataDir = resolve((flags[flagAttribute('data_dir')] as string | undefined) ?? '.outpost')
+      const bundle = await buildDemoBundle(join(dataDir, 'demo-bundle'))
+      const defaults = {
+        bundle,
+        data_dir: dataDir,
+        listen: { http: '127.0.0.1:8080', https: '127.0.0.1:8443', push: '127.0.0.1:5000', ntp: '127.0.0.1:11123' },
+      }
+      const running = await serve(flags, defaults, true)
+      const http = running.listeners.find((l) => l.name === 'http')
+      const base = http?.url ?? 'http://127.0.0.1:8080'
+      const hostPort = base.replace(/^https?:\/\//, '')
+      const lines = [
+        '',
+        `Outpost demo is serving ${bundle}`,
+        ...running.listeners.map((l) => `  ${l.name.padEnd(6)} ${l.url}`),
+        '',
+        'Images:',
+        ...DEMO_IMAGES.map((i) => `  ${i.repository}:${i.tags.join(', ')}  — ${i.kind}`),
+        '',
+        'Try:',
+        `  curl -s ${base}/v2/_catalog`,
+        `  curl -s ${base}/v2/library/hello/tags/list`,
+        `  curl -sI -H 'Accept: application/vnd.oci.image.index.v1+json' ${base}/v2/library/hello/manifests/latest`,
+        `  curl -s '${base}/v2/pause/manifests/3.9?ns=registry.k8s.io'   # upstream name, as containerd asks`,
+        `  skopeo inspect --tls-verify=false docker://${hostPort}/library/hello:latest`,
+        ...(running.tls
+          ? [`  curl --cacert ${join(dataDir, 'tls', 'ca.crt')} ${running.listeners.find((l) => l.name === 'https')?.url ?? 'https://127.0.0.1:8443'}/v2/_catalog`]
+          : []),
+        `  skopeo copy --src-tls-verify=false --override-arch arm64 docker://${hostPort}/library/hello:1.0 dir:/tmp/hello-arm64`,
+        '',
+        'Stop with Ctrl-C.',
+        '',
+      ]
+      process.stderr.write(lines.join('\n'))
+    } catch (err) {
+      fail(err)
+    }
+  })
+}

@@ -1,0 +1,57 @@
+/**
+ * Command-line flags for configuration keys, made from the schema's key
+ * list: a command names the keys it reads and gets `--config` and their
+ * flags (a list key's flag is repeatable, an enum's takes its choices).
+ */
+import { Command, Option } from 'commander'
+import { CONFIG_KEYS, DEFAULT_CONFIG_FILE, configKey, type ConfigKey } from '../server/index.js'
+
+/** Parsed flags: `config` and the keys' flags under commander's attribute names (`registryRoot`). */
+export interface ConfigFlags {
+  config?: string
+  [attribute: string]: unknown
+}
+
+/** Every key that has a flag, in schema order: what `serve` and `demo` take. */
+export const FLAG_KEYS: readonly string[] = CONFIG_KEYS.filter((k) => k.flag).map((k) => k.name)
+
+/** The keys the served layout (image stores, file roots, name maps) is built from. */
+export const LAYOUT_KEYS: readonly string[] = ['bundle', 'registry.roots', 'registry.oci_layouts', 'registry.images_origin', 'files.roots']
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
+
+const flagOption = (k: ConfigKey): Option => {
+  const flag = k.flag!
+  const option = new Option(`--${flag.name} <${flag.arg}>`, `${flag.help ?? k.doc}${k.list ? ' (repeatable)' : ''}`)
+  if (k.list) option.argParser(collect)
+  if (k.choices) option.choices(k.choices)
+  // Accepted so that existing command lines keep working; not offered while it serves nothing.
+  if (k.reserved) option.hideHelp()
+  return option
+}
+
+/** Adds `--config` and the flags of the named keys (in schema order) to a command. */
+export const addConfigOptions = (cmd: Command, keys: readonly string[]): Command => {
+  for (const name of keys) if (!configKey(name).flag) throw new Error(`config key ${name} has no flag`)
+  cmd.option('--config <file>', `YAML config file (default ${DEFAULT_CONFIG_FILE} when present)`)
+  for (const k of CONFIG_KEYS) if (k.flag && keys.includes(k.name)) cmd.addOption(flagOption(k))
+  return cmd
+}
+
+const attribute = (k: ConfigKey): string => new Option(`--${k.flag!.name}`).attributeName()
+
+/** Where commander keeps the flag of a key (`data_dir` → `dataDir`). */
+export const flagAttribute = (key: string): string => attribute(configKey(key))
+
+/** The flag layer, shaped like the config tree. A repeated flag gives a list, which replaces the file's. */
+export const flagLayer = (flags: ConfigFlags): Record<string, unknown> => {
+  const tree: Record<string, any> = {}
+  for (const k of CONFIG_KEYS) {
+    const value = k.flag ? flags[attribute(k)] : undefined
+    if (value === undefined) continue
+    let node = tree
+    for (const p of k.path.slice(0, -1)) node = node[p] ??= {}
+    node[k.path[k.path.length - 1]!] = value
+  }
+  return tree
+}

@@ -1,0 +1,44 @@
+/**
+ * outpost serve | demo | ls | certs [--ca] | certs rotate-ca | verify [--repos] | check-config | --version
+ * Each subcommand lives in its own module and takes only the flags of the keys it reads.
+ */
+import { readFileSync } from 'node:fs'
+import { Command } from 'commander'
+import { addCerts } from './certs.js'
+import { addCheckConfig } from './check-config.js'
+import { addDemo } from './demo.js'
+import { addLs } from './ls.js'
+import { addServe } from './serve.js'
+import { addVerify } from './verify.js'
+
+const VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    return pkg.version
+  } catch {
+    return '0.0.0'
+  }
+})()
+
+export const buildProgram = (): Command => {
+  const program = new Command()
+  program.name('outpost').description('Serves an air-gapped Kubernetes install: images, packages, files, certificates, time.').version(VERSION)
+  addServe(program)
+  addDemo(program)
+  addLs(program)
+  // Positional options, for the commands from here on: `certs rotate-ca --data-dir X` gives X to rotate-ca, not to certs.
+  program.enablePositionalOptions()
+  addCerts(program)
+  addVerify(program)
+  addCheckConfig(program)
+  program.addHelpText(
+    'after',
+    [
+      '',
+      'Every configuration key has an OUTPOST_ environment variable (see the README or',
+      'config/outpost.example.yaml): flags win over the environment, the environment',
+      'over the config file.',
+    ].join('\n'),
+  )
+  return program
+}

@@ -1,0 +1,111 @@
+/** `outpost verify [--repos]`: hash every blob and file against its name, or check the yum and apt trees. */
+import { existsSync } from 'node:fs'
+import type { Command } from 'commander'
+import cliProgress from 'cli-progress'
+import { buildLayout, verifyLayout } from '../server/index.js'
+import { checkTrees, formatReports, type CheckProgress } from '../repos/index.js'
+import { humanBytes } from '../nodes/served-inventory.js'
+import { LAYOUT_KEYS, addConfigOptions, type ConfigFlags } from './options.js'
+import { commandConfig, fail } from './run.js'
+
+interface VerifyFlags extends ConfigFlags {
+  repos?: boolean
+  full?: boolean
+  json?: boolean
+}
+
+/** A progress bar on a terminal; nothing otherwise. */
+const progressBar = (label: string) => {
+  if (!process.stderr.isTTY) return { update: (_done: number, _total: number) => {}, stop: () => {} }
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {percentage}% | {done} of {all}`, stream: process.stderr, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  )
+  let started = false
+  return {
+    update: (done: number, total: number) => {
+      if (!started) {
+        bar.start(Math.max(total, 1), 0, { done: humanBytes(0), all: humanBytes(total) })
+        started = true
+      }
+      bar.update(done, { done: humanBytes(done), all: humanBytes(total) })
+    },
+    stop: () => started && bar.stop(),
+  }
+}
+
+/** A progress bar on stderr while trees are checked, only when stderr is a terminal. */
+const treeProgressBar = (): { update: (p: CheckProgress) => void; stop: () => void } => {
+  if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} }
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: 'checking {bar} {value}/{total} files | {tree}', barsize: 30, hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
+    undefined,
+  )
+  let started = false
+  return {
+    update: (p) => {
+      if (p.phase !== 'check') return
+      const tree = p.tree ? `${p.tree.kind} ${p.tree.url}${p.tree.suite ? ` ${p.tree.suite}` : ''}` : ''
+      if (!started) {
+        bar.start(p.total, p.done, { tree })
+        started = true
+      } else bar.update(p.done, { tree })
+    },
+    stop: () => {
+      if (started) bar.stop()
+    },
+  }
+}
+
+const verify = async (flags: VerifyFlags): Promise<void> => {
+  try {
+    const config = commandConfig(flags)
+    const layout = buildLayout(config)
+    if (flags.repos) {
+      let missingRoots = 0
+      for (const root of layout.filesRoots) {
+        if (!existsSync(root.path)) {
+          missingRoots++
+          process.stderr.write(`outpost: file root ${root.prefix} = ${root.path} does not exist\n`)
+        }
+      }
+      const bar = treeProgressBar()
+      const full = flags.full ?? false
+      let reports
+      try {
+        reports = await checkTrees(layout.filesRoots, { symlinks: layout.filesSymlinks, full, onProgress: bar.update })
+      } finally {
+        bar.stop()
+      }
+      if (flags.json) process.stdout.write(JSON.stringify(reports, null, 2) + '\n')
+      else process.stdout.write(formatReports(reports, { full, roots: layout.filesRoots.map((r) => r.path) }))
+      process.exit(reports.some((r) => !r.ok) || missingRoots > 0 ? 1 : 0)
+    }
+    const bar = progressBar('verify')
+    const report = await verifyLayout(config, layout, (done, total) => bar.update(done, total))
+    bar.stop()
+    for (const p of report.problems) process.stdout.write(`${p.kind.toUpperCase()} ${p.path}: ${p.problem}\n`)
+    process.stdout.write(
+      `verified ${report.blobs} blobs and ${report.files} files (${humanBytes(report.bytes)}): ${report.problems.length ? `${report.problems.length} problem(s)` : 'all good'}\n`,
+    )
+    process.exit(report.problems.length ? 1 : 0)
+  } catch (err) {
+    fail(err)
+  }
+}
+
+export const addVerify = (program: Command): void => {
+  addConfigOptions(
+    program
+      .command('verify')
+      .description(
+        'hash every blob and file and check it against its name (--repos: check the yum and apt trees instead); exit 1 naming every corrupt or missing item',
+      ),
+    // The catalog of an earlier `serve` under data_dir gets the hashes.
+    [...LAYOUT_KEYS, 'data_dir'],
+  )
+    .option('--repos', 'check the yum and apt trees under the file roots: every index and package present with its size and checksum')
+    .option('--full', 'with --repos: verify every package checksum, not only sizes (reads every package)')
+    .option('--json', 'with --repos: print the reports as JSON on stdout')
+    .action(verify)
+}

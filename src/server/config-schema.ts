@@ -1,0 +1,339 @@
+/**
+ * Every configuration key, declared once: its value schema and default, and
+ * beside it what the rest is derived from (src/server/config-keys.ts): the
+ * OUTPOST_* environment variable, the command-line flag, which values are
+ * paths, and the text of the README table and of config/outpost.example.yaml
+ * (`npm run docs:config` writes both; a test holds them to this file).
+ */
+import { isIP } from 'node:net'
+import { z } from 'zod'
+
+export interface ListenAddress {
+  host: string
+  port: number
+}
+
+/** `ADDR:PORT`, `[v6]:PORT`, `:PORT` (all addresses) or `off`. */
+export const parseListen = (value: string): ListenAddress | null | string => {
+  const v = value.trim()
+  if (v === 'off' || v === 'false' || v === '') return null
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(v)
+  if (!m) return `"${value}" is not ADDR:PORT, [IPv6]:PORT, :PORT or off`
+  const port = Number(m[3])
+  if (port > 65535) return `port ${port} is out of range`
+  const host = m[1] ?? (m[2] || '0.0.0.0')
+  return { host, port }
+}
+
+/** A command-line flag for a key. Lists make it repeatable; enums give it choices. */
+export interface FlagSpec {
+  /** Long name without the dashes: `registry-root`. */
+  name: string
+  /** What the value looks like in the help: `dir`, `addr:port|off`. */
+  arg: string
+  /** Help text when the key's `doc` does not fit a flag (e.g. it names the key). */
+  help?: string
+}
+
+export interface KeyMeta {
+  /** One line: the README table, and the flag's help unless `flag.help`. */
+  doc: string
+  /** Comment lines above the key in the example file (default: `doc`). */
+  notes?: string[]
+  /** Said after the default in the README table. */
+  defaultNote?: string
+  /**
+   * Relative paths in this value (or in each list entry) are resolved against
+   * the config file's folder (or the working directory for env and flags):
+   * `whole` value, or the part after `NAME=` / `/PREFIX=` (and an object's `path`).
+   */
+  paths?: 'whole' | 'after-name'
+  flag?: FlagSpec
+  /** Accepted and checked, but nothing uses it yet: its flag is hidden and the docs say so. */
+  reserved?: boolean
+}
+
+export interface SectionMeta {
+  /** Comment lines at the top of the section in the example file. */
+  notes?: string[]
+}
+
+const KEY_META = new WeakMap<z.ZodTypeAny, KeyMeta>()
+const SECTION_META = new WeakMap<z.ZodTypeAny, SectionMeta>()
+
+/** Documents a leaf key of the schema (the schema is returned unchanged). */
+const key = <T extends z.ZodTypeAny>(schema: T, meta: KeyMeta): T => {
+  KEY_META.set(schema, meta)
+  return schema
+}
+
+/** Documents a section (a nested object) of the schema. */
+const section = <T extends z.ZodTypeAny>(schema: T, meta: SectionMeta): T => {
+  SECTION_META.set(schema, meta)
+  return schema
+}
+
+export const keyMeta = (schema: z.ZodTypeAny): KeyMeta | undefined => KEY_META.get(schema)
+export const sectionMeta = (schema: z.ZodTypeAny): SectionMeta | undefined => SECTION_META.get(schema)
+
+const listenSchema = z.union([z.string(), z.null(), z.literal(false)]).transform((v, ctx) => {
+  if (v === null || v === false) return null
+  const parsed = parseListen(v)
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: parsed })
+    return z.NEVER
+  }
+  return parsed
+})
+
+const mappingSchema = z.union([
+  z.object({ from: z.string().min(1), to: z.string() }).strict(),
+  z.string().transform((v, ctx) => {
+    const eq = v.indexOf('=')
+    if (eq <= 0) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${v}" is not FROM=TO (e.g. registry.k8s.io/=library/)` })
+      return z.NEVER
+    }
+    return { from: v.slice(0, eq), to: v.slice(eq + 1) }
+  }),
+])
+
+/** `DIR` or `NAME=DIR` for OCI layouts. */
+const layoutSchema = z.union([
+  z.object({ path: z.string().min(1), name: z.string().optional() }).strict(),
+  z.string().min(1).transform((v) => {
+    const eq = v.indexOf('=')
+    return eq > 0 ? { name: v.slice(0, eq), path: v.slice(eq + 1) } : { path: v }
+  }),
+])
+
+/** `DIR` (mounted at /) or `/PREFIX=DIR`. */
+const filesRootSchema = z.union([
+  z.object({ path: z.string().min(1), prefix: z.string().default('/') }).strict(),
+  z.string().min(1).transform((v) => {
+    const eq = v.indexOf('=')
+    return eq > 0 && v.startsWith('/') ? { prefix: v.slice(0, eq), path: v.slice(eq + 1) } : { prefix: '/', path: v }
+  }),
+])
+
+/** A DNS name (`*.` allowed in front) or an IP address, for extra certificate names. */
+const sanSchema = z
+  .string()
+  .min(1)
+  .refine((v) => isIP(v) !== 0 || /^(\*\.)?[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/.test(v), {
+    message: 'must be a DNS name or an IP address',
+  })
+
+/** Whole numbers; the environment hands them over as strings. */
+const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+
+const tlsSchema = z
+  .object({
+    cert: key(z.string().min(1).nullable().default(null), {
+      doc: 'operator-supplied server certificate (PEM); Outpost then makes none',
+      notes: [
+        'Operator-supplied server certificate (PEM, leaf first, intermediates may',
+        'follow) and its key; both or neither.',
+      ],
+      defaultNote: 'Outpost makes its own',
+      paths: 'whole',
+      flag: { name: 'tls-cert', arg: 'file', help: 'operator-supplied certificate (PEM); Outpost then makes none' },
+    }),
+    key: key(z.string().min(1).nullable().default(null), {
+      doc: 'the key of `tls.cert` (PEM)',
+      notes: [],
+      paths: 'whole',
+      flag: { name: 'tls-key', arg: 'file', help: 'key for --tls-cert' },
+    }),
+    ca: key(z.string().min(1).nullable().default(null), {
+      doc: 'the CA that signed `tls.cert`, handed to nodes at `/ca.crt` (optional)',
+      notes: ['The CA that signed tls.cert, handed to nodes at /ca.crt (optional).'],
+      paths: 'whole',
+      flag: { name: 'tls-ca', arg: 'file', help: 'CA bundle handed to nodes at /ca.crt with --tls-cert' },
+    }),
+    extra_sans: key(z.array(sanSchema).default([]), {
+      doc: 'extra name or address for the server certificate',
+      notes: [
+        'Names and addresses added to the server certificate, beside',
+        'registry.domains, the host name, every non-loopback address of the host,',
+        'localhost, 127.0.0.1 and ::1.',
+      ],
+      flag: { name: 'san', arg: 'name|ip' },
+    }),
+    backdate_hours: key(count(0, 24 * 365).default(24), {
+      doc: 'the certificates\' NotBefore is set this far in the past, so nodes whose clocks lag accept them',
+    }),
+    server_days: key(count(2, 3650).default(825), { doc: 'lifetime of the server certificate' }),
+    ca_days: key(count(2, 36500).default(3650), { doc: 'lifetime of the CA' }),
+    renew_before_days: key(count(1, 3650).default(30), {
+      doc: 'the server certificate is re-issued when it expires within this many days (checked on start, daily, and on SIGHUP)',
+    }),
+  })
+  .strict()
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/** A whole number from YAML or from an environment string, within bounds. */
+const intSchema = (min: number, max: number) =>
+  z
+    .union([z.number(), z.string().trim().regex(/^-?\d+$/, 'must be a whole number').transform(Number)])
+    .pipe(z.number().int('must be a whole number').min(min).max(max))
+
+/**
+ * An NTP reference id: up to four ASCII characters (`LOCL`, `GPS`) or an
+ * IPv4 address (what servers of stratum 2 and up send, RFC 5905 §7.3).
+ */
+const refIdSchema = z
+  .string()
+  .regex(/^(?:[\x21-\x7e]{1,4}|\d{1,3}(?:\.\d{1,3}){3})$/, 'must be 1-4 ASCII characters (e.g. LOCL) or an IPv4 address')
+
+const LISTEN_ARG = 'addr:port|off'
+
+export const configSchema = z
+  .object({
+    bundle: key(z.string().min(1).nullable().default(null), {
+      doc: 'kubeplay-shaped bundle: DIR/registry, DIR/nginx, DIR/images_origin.yaml',
+      notes: [
+        'A kubeplay-shaped bundle. Means registry.roots += [DIR/registry],',
+        'files.roots += [/=DIR/nginx] and registry.images_origin += [DIR/images_origin.yaml]',
+        '(when present), ahead of the lists below.',
+      ],
+      paths: 'whole',
+      flag: { name: 'bundle', arg: 'dir' },
+    }),
+    data_dir: key(z.string().min(1).default('/var/lib/outpost'), {
+      doc: 'catalog and certificates',
+      notes: ['Catalog and certificates live here.'],
+      defaultNote: '`./.outpost` in the demo',
+      paths: 'whole',
+      flag: { name: 'data-dir', arg: 'dir' },
+    }),
+    log_level: key(z.enum(LOG_LEVELS).default('info'), {
+      doc: 'log level',
+      notes: ['Log level (debug logs how each registry name was resolved).'],
+      flag: { name: 'log-level', arg: 'level' },
+    }),
+    listen: section(
+      z
+        .object({
+          http: key(listenSchema.default('0.0.0.0:8080'), { doc: 'plain HTTP listener', flag: { name: 'http', arg: LISTEN_ARG } }),
+          https: key(listenSchema.default('0.0.0.0:8443'), {
+            doc: 'HTTPS listener',
+            defaultNote: '443 in the systemd unit',
+            flag: { name: 'https', arg: LISTEN_ARG },
+          }),
+          push: key(listenSchema.default('127.0.0.1:5000'), {
+            doc: 'reserved for a later push listener: checked, but nothing listens on it yet',
+            reserved: true,
+            flag: { name: 'push', arg: LISTEN_ARG },
+          }),
+          ntp: key(listenSchema.default('0.0.0.0:123'), {
+            doc: 'SNTP listener (UDP)',
+            notes: ['SNTP listener (UDP); off with a log line when it cannot bind.'],
+            flag: { name: 'ntp', arg: LISTEN_ARG },
+          }),
+        })
+        .strict()
+        .default({}),
+      { notes: ['ADDR:PORT, [IPv6]:PORT, :PORT (all addresses) or off.'] },
+    ),
+    registry: z
+      .object({
+        roots: key(z.array(z.string().min(1)).default([]), {
+          doc: 'registry:2 root',
+          notes: [
+            'registry:2 roots (the folder holding docker/registry/v2), consulted in',
+            'order; a repository present in several is served from the first.',
+          ],
+          paths: 'whole',
+          flag: { name: 'registry-root', arg: 'dir' },
+        }),
+        oci_layouts: key(z.array(layoutSchema).default([]), {
+          doc: 'OCI image layout',
+          notes: [
+            'OCI image layouts: "DIR" (repository named after the folder) or "NAME=DIR",',
+            'or {path: DIR, name: NAME}. Consulted after the registry:2 roots.',
+          ],
+          paths: 'after-name',
+          flag: { name: 'oci-layout', arg: '[name=]dir' },
+        }),
+        images_origin: key(z.array(z.string().min(1)).default([]), {
+          doc: 'images_origin.yaml upstream name map',
+          notes: ['kubeplay images_origin.yaml files: a list of {src: UPSTREAM, dest: STORED}.'],
+          paths: 'whole',
+          flag: { name: 'images-origin', arg: 'file' },
+        }),
+        mappings: key(z.array(mappingSchema).default([]), {
+          doc: 'prefix rules from upstream names to stored names, tried after `images_origin`',
+          notes: [
+            'Prefix rules from upstream names to stored names, tried after',
+            'images_origin: "FROM=TO" or {from: FROM, to: TO}. Examples:',
+            '  - registry.k8s.io/=library/',
+            '  - docker.io/library/=library/',
+          ],
+        }),
+        domains: key(z.array(z.string().regex(/^[a-zA-Z0-9.-]+$/, 'must be a DNS name')).min(1).default(['outpost.registry.local']), {
+          doc: 'names the registry answers to (certificate names, node set-up)',
+          flag: { name: 'domain', arg: 'name', help: 'registry domain' },
+        }),
+      })
+      .strict()
+      .default({}),
+    files: z
+      .object({
+        roots: key(z.array(filesRootSchema).default([]), {
+          doc: 'file root mounted at a URL prefix',
+          notes: ['File roots: "DIR" (served at /) or "/PREFIX=DIR", or {path: DIR, prefix: /PREFIX}.'],
+          defaultNote: 'plus `BUNDLE/nginx` at `/`',
+          paths: 'after-name',
+          flag: { name: 'files-root', arg: '[/prefix=]dir' },
+        }),
+        symlinks: key(z.enum(['inside', 'never']).default('inside'), {
+          doc: 'which symlinks in a file root are followed: `inside` (those whose target stays in the root) or `never`',
+          notes: [
+            'Symlinks inside a file root: "inside" follows those whose target stays in',
+            'the root; "never" follows none.',
+          ],
+        }),
+      })
+      .strict()
+      .default({}),
+    tls: section(tlsSchema.default({}), {
+      notes: [
+        'Certificates are made by Outpost under <data_dir>/tls/ (ca.crt, ca.key,',
+        'server.crt, server.key) unless an operator supplies them here.',
+      ],
+    }),
+    ntp: section(
+      z
+        .object({
+          stratum: key(intSchema(1, 15).default(10), {
+            doc: 'the stratum nodes see, 1-15',
+            notes: ['Stratum 1-15 as nodes will see it.'],
+            defaultNote: 'like chrony\'s `local stratum 10`',
+          }),
+          ref_id: key(refIdSchema.default('LOCL'), {
+            doc: 'reference id: 1-4 ASCII characters (LOCL, GPS) or an IPv4 address',
+          }),
+        })
+        .strict()
+        .default({}),
+      { notes: ['The SNTP responder (listen.ntp) serves the local clock, like chrony\'s', '"local stratum 10".'] },
+    ),
+    nodes: z
+      .object({
+        offset_threshold_ms: key(intSchema(1, 86_400_000).default(500), {
+          doc: 'GET /nodes flags a node whose clock is further than this from Outpost\'s',
+          notes: [
+            'GET /nodes flags a node whose clock is further than this from Outpost\'s',
+            '(by its check-in or its own NTP report).',
+          ],
+        }),
+        stale_after_s: key(intSchema(1, 10 * 365 * 86_400).default(86_400), {
+          doc: 'GET /nodes flags a node that has not checked in for this long',
+        }),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict()
