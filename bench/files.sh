@@ -17,6 +17,7 @@
 #                       as nginx's access_log; warn turns it off)
 #   OUTPOST_NODE_FLAGS="--max-semi-space-size=2 --max-old-space-size=96"
 #                       V8 flags for Outpost's node (default none)
+#   OUTPOST_CLI=FILE    the built CLI to run (default dist/cli/index.js), e.g. an older build
 #   BENCH_WRITE=1       also append the table to bench/README.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -130,7 +131,7 @@ EOF
 
 start_outpost() {
   # shellcheck disable=SC2086 # flags are words
-  node $OUTPOST_NODE_FLAGS dist/cli/index.js serve --files-root "$DATA" --http "127.0.0.1:$OUTPOST_PORT" --https off --push off --ntp off \
+  node $OUTPOST_NODE_FLAGS "${OUTPOST_CLI:-dist/cli/index.js}" serve --files-root "$DATA" --http "127.0.0.1:$OUTPOST_PORT" --https off --push off --ntp off \
     --data-dir "$WORK/outpost-data" --log-level "$OUTPOST_LOG" >"$WORK/outpost.log" 2>&1 &
   OUTPOST_PID=$!
   PIDS+=("$OUTPOST_PID")

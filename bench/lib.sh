@@ -96,10 +96,10 @@ YAML
   wait_port "$port"
 }
 
-# start_outpost PORT ARGS… — the built CLI, logs off (as the others).
+# start_outpost PORT ARGS… — the built CLI (OUTPOST_CLI=path/to/cli.js for another build), logs off (as the others).
 start_outpost() {
   local port=$1; shift
-  node --max-semi-space-size=4 "$(dirname "${BASH_SOURCE[0]}")/../dist/cli/index.js" serve --http "127.0.0.1:$port" --https off --push off --ntp off \
+  node --max-semi-space-size=4 "${OUTPOST_CLI:-$(dirname "${BASH_SOURCE[0]}")/../dist/cli/index.js}" serve --http "127.0.0.1:$port" --https off --push off --ntp off \
     --data-dir "$(mktemp -d)" --log-level warn "$@" >/dev/null 2>&1 &
   PIDS+=($!)
   OUTPOST_PID=$!
