@@ -1,3 +1,4 @@
+export * from './accept.js'
 export * from './range.js'
 export * from './conditional.js'
 export * from './send.js'

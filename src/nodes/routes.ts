@@ -5,7 +5,7 @@
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Logger } from 'pino'
-import { labelRoute } from '../http/index.js'
+import { labelRoute, wantsText } from '../http/index.js'
 import { checkinOffset, parseCheckin, type CheckinIssue } from './checkin.js'
 import { preciseNow, type Clock } from './clock.js'
 import type { Env } from './env.js'
@@ -43,24 +43,6 @@ type Ctx = Context<Env>
 
 const problem = (c: Ctx, status: 400 | 413 | 415, error: string, issues: CheckinIssue[] = []) =>
   c.json({ error, ...(issues.length ? { issues } : {}) }, status)
-
-/**
- * Plain text for people, JSON for programs: `?format=` decides when given;
- * then an Accept that names JSON or text; then curl and wget, which send
- * `*` `/` `*`, get text; anyone else JSON.
- */
-export const wantsText = (format: string | undefined, accept: string | undefined, userAgent: string | undefined): boolean => {
-  if (format === 'json') return false
-  if (format === 'text' || format === 'txt') return true
-  const types = (accept ?? '')
-    .split(',')
-    .map((p) => p.split(';', 1)[0]!.trim().toLowerCase())
-    .filter(Boolean)
-  const json = types.findIndex((t) => t === 'application/json' || t.endsWith('+json'))
-  const text = types.findIndex((t) => t === 'text/plain')
-  if (json >= 0 || text >= 0) return text >= 0 && (json < 0 || text < json)
-  return /^(curl|wget)\//i.test(userAgent ?? '')
-}
 
 export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
   const clock = options.clock ?? preciseNow

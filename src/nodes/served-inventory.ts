@@ -6,7 +6,7 @@
  */
 import { Hono, type Context } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
-import { labelRoute } from '../http/index.js'
+import { labelRoute, wantsText } from '../http/index.js'
 import type { Catalog, Inventory, MissKind, MissRow } from '../catalog/index.js'
 
 type Env = { Bindings: HttpBindings }
@@ -54,22 +54,6 @@ export const renderInventoryText = (inv: Inventory): string => {
     )
   }
   return `${parts.join('\n')}\n`
-}
-
-/**
- * JSON unless the client prefers text: `?format=text|json` decides; else an
- * Accept that names text/plain before application/json; else curl and wget
- * (which send `*` `/` `*`) get text.
- */
-export const wantsText = (format: string | undefined, accept: string | undefined, userAgent: string | undefined): boolean => {
-  if (format === 'text') return true
-  if (format === 'json') return false
-  const types = (accept ?? '').split(',').map((t) => t.split(';', 1)[0]!.trim().toLowerCase())
-  const text = types.indexOf('text/plain')
-  const json = types.indexOf('application/json')
-  if (text >= 0 && (json < 0 || text < json)) return true
-  if (json >= 0) return false
-  return /^(curl|wget)\//i.test(userAgent ?? '')
 }
 
 export const renderMissesText = (rows: MissRow[]): string =>

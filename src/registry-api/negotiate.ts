@@ -10,21 +10,8 @@
  */
 import { LIST_TYPES, MANIFEST_TYPES, type Descriptor } from './media-types.js'
 
-/**
- * Parses Accept into lower-case media types without parameters. Clients send
- * several header lines (skopeo, docker) or one comma list (containerd); Node
- * joins repeated Accept lines with ", ", so both arrive as one list.
- */
-export const parseAccept = (header: string | string[] | null | undefined): string[] => {
-  if (!header) return []
-  const joined = Array.isArray(header) ? header.join(',') : header
-  const out: string[] = []
-  for (const part of joined.split(',')) {
-    const type = part.split(';', 1)[0]!.trim().toLowerCase()
-    if (type) out.push(type)
-  }
-  return out
-}
+/** The media types a client names in Accept, read by the shared parser (q is not weighed: registry:2 does not). */
+export { acceptedTypes } from '../http/accept.js'
 
 export const wantsPlatformChild = (storedType: string, accepts: readonly string[]): boolean => {
   if (!LIST_TYPES.has(storedType)) return false

@@ -21,7 +21,7 @@ import { RegistryError } from './errors.js'
 import { isValidName, parseDigest, parseReference, parseV2Path, type Digest } from './grammar.js'
 import { ManifestCache, type StoredManifest } from './manifests.js'
 import { OCI_INDEX, artifactTypeOf, type Descriptor } from './media-types.js'
-import { parseAccept, pickDefaultPlatform, wantsPlatformChild } from './negotiate.js'
+import { acceptedTypes, pickDefaultPlatform, wantsPlatformChild } from './negotiate.js'
 import type { NameResolver } from './resolve.js'
 import type { ImageStore, ImageStores } from './store/index.js'
 
@@ -136,7 +136,7 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
       const digest = await loc.store.resolveTag(loc.repository, ref.tag)
       if (!digest) throw new RegistryError('MANIFEST_UNKNOWN', { tag: ref.tag })
       manifest = await loadManifest(loc, digest)
-      if (wantsPlatformChild(manifest.info.mediaType, parseAccept(c.req.header('accept')))) {
+      if (wantsPlatformChild(manifest.info.mediaType, acceptedTypes(c.req.header('accept')))) {
         const child = pickDefaultPlatform(manifest.info.manifests ?? [])
         const childDigest = child && parseDigest(child.digest)
         if (!childDigest) {

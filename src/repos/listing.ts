@@ -9,6 +9,7 @@
  */
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { preferredType } from '../http/accept.js'
 import { encodeSegment } from './safe-path.js'
 
 export interface ListingEntry {
@@ -22,58 +23,14 @@ export interface ListingEntry {
 export const sortEntries = (entries: ListingEntry[]): ListingEntry[] =>
   entries.sort((a, b) => (a.type !== b.type ? (a.type === 'directory' ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 
-interface MediaRange {
-  type: string
-  q: number
-}
-
-const parseAccept = (accept: string): MediaRange[] =>
-  accept
-    .split(',')
-    .map((part) => {
-      const [type = '', ...params] = part.split(';').map((s) => s.trim())
-      let q = 1
-      for (const p of params) {
-        const m = /^q\s*=\s*([0-9.]+)$/i.exec(p)
-        if (m) q = Math.min(1, Math.max(0, Number(m[1]) || 0))
-      }
-      return { type: type.toLowerCase(), q }
-    })
-    .filter((r) => r.type !== '')
-
-/**
- * The q a media type gets from an Accept list, and how specifically it was
- * named (2 exact, 1 `type/*`, 0 `*\/*`): the most specific range wins
- * (RFC 9110 §12.5.1).
- */
-const qualityOf = (ranges: MediaRange[], type: string): { q: number; specificity: number } => {
-  const [major] = type.split('/')
-  let q = 0
-  let specificity = -1
-  for (const r of ranges) {
-    const s = r.type === type ? 2 : r.type === `${major}/*` ? 1 : r.type === '*/*' ? 0 : -1
-    if (s > specificity) {
-      specificity = s
-      q = r.q
-    }
-  }
-  return { q, specificity }
-}
-
 /**
  * JSON when the client prefers `application/json` to `text/html`: a higher
  * q, or the same q with JSON named and HTML only reached by a wildcard
  * (`application/json, text/plain, *\/*`, as axios sends). No Accept, `*\/*`
  * or a real tie gets HTML, as browsers expect.
  */
-export const prefersJson = (accept: string | undefined | null): boolean => {
-  if (!accept) return false
-  const ranges = parseAccept(accept)
-  const json = qualityOf(ranges, 'application/json')
-  const html = qualityOf(ranges, 'text/html')
-  if (json.q <= 0) return false
-  return json.q > html.q || (json.q === html.q && json.specificity > html.specificity)
-}
+export const prefersJson = (accept: string | undefined | null): boolean =>
+  preferredType(accept, ['text/html', 'application/json']) === 'application/json'
 
 const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!)

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { humanBytes, renderInventoryText, table, wantsText } from '../../src/nodes/served-inventory.js'
+import { humanBytes, renderInventoryText, table } from '../../src/nodes/served-inventory.js'
 import { repositoryOfPath } from '../../src/catalog/watch.js'
 import { openDb, Misses, applySchema } from '../../src/catalog/index.js'
 import { MISSES_SCHEMA } from '../../src/catalog/schema.js'
@@ -11,15 +11,6 @@ test('sizes and tables for people', () => {
   assert.equal(humanBytes(1536), '1.5 KiB')
   assert.equal(humanBytes(3 * 1024 ** 3), '3.0 GiB')
   assert.equal(table(['A', 'BB'], [['xxx', 'y'], ['z', 'long']]), 'A    BB\nxxx  y\nz    long')
-})
-
-test('text for curl, JSON for programs', () => {
-  assert.equal(wantsText(undefined, '*/*', 'curl/7.88.1'), true)
-  assert.equal(wantsText(undefined, '*/*', 'Go-http-client/1.1'), false)
-  assert.equal(wantsText(undefined, 'application/json', 'curl/7.88.1'), false)
-  assert.equal(wantsText(undefined, 'text/plain, application/json', undefined), true)
-  assert.equal(wantsText('json', 'text/plain', 'curl/8'), false)
-  assert.equal(wantsText('text', undefined, undefined), true)
 })
 
 test('inventory text lists images, files and trees', () => {

@@ -6,7 +6,6 @@ import { openDb } from '../../src/catalog/db.js'
 import { checkinOffset, parseCheckin, groupsOf } from '../../src/nodes/checkin.js'
 import { NodeStore, toReport, type NodeRecord } from '../../src/nodes/store.js'
 import { flagsOf, formatOffset, nodesView, renderInventoryIni, renderInventoryYaml, renderNodesText } from '../../src/nodes/inventory.js'
-import { wantsText } from '../../src/nodes/routes.js'
 
 const EXAMPLE = {
   hostname: 'node-1',
@@ -217,14 +216,3 @@ test('the nodes table: insert, update, first-seen kept', () => {
   }
 })
 
-test('text or JSON', () => {
-  assert.equal(wantsText(undefined, '*/*', 'curl/8.5.0'), true)
-  assert.equal(wantsText(undefined, undefined, 'Wget/1.21'), true)
-  assert.equal(wantsText(undefined, '*/*', 'node'), false)
-  assert.equal(wantsText(undefined, 'application/json', 'curl/8.5.0'), false)
-  assert.equal(wantsText(undefined, 'text/plain', undefined), true)
-  assert.equal(wantsText(undefined, 'text/plain, application/json', undefined), true)
-  assert.equal(wantsText(undefined, 'application/json, text/plain', undefined), false)
-  assert.equal(wantsText('json', 'text/plain', 'curl/8'), false)
-  assert.equal(wantsText('text', 'application/json', undefined), true)
-})
