@@ -69,8 +69,8 @@ export const preferredType = <T extends string>(
   const ranges = parseAccept(header)
   if (ranges.length === 0) return undefined
   const wildcards = options.wildcards ?? true
-  let best: { offer: T; q: number; specificity: number; position: number; order: number } | undefined
-  offers.forEach((offer, order) => {
+  let best: { offer: T; q: number; specificity: number; position: number } | undefined
+  for (const offer of offers) {
     const type = offer.toLowerCase()
     const major = type.split('/', 1)[0]
     let q = 0
@@ -84,31 +84,39 @@ export const preferredType = <T extends string>(
         position = i
       }
     })
-    if (q <= 0 || (!wildcards && specificity < 2)) return
+    if (q <= 0 || (!wildcards && specificity < 2)) continue
     const better =
       !best ||
       q > best.q ||
       (q === best.q && specificity > best.specificity) ||
       (q === best.q && specificity === best.specificity && options.ties === 'header' && position < best.position)
-    if (better) best = { offer, q, specificity, position, order }
-  })
+    if (better) best = { offer, q, specificity, position }
+  }
   return best?.offer
 }
 
 /** curl and wget: people at a terminal, who send `*\/*`. */
 export const isTerminalClient = (userAgent: string | null | undefined): boolean => /^(curl|wget)\//i.test(userAgent ?? '')
 
+export type ReplyFormat = 'text' | 'json'
+
 /**
- * Plain text for people, JSON for programs: `?format=` decides when given
- * (`text` or `txt`, `json`); then an Accept that names text/plain or
- * application/json (the higher q; on a tie the one named first); then curl
- * and wget, which send `*\/*`, get text; anyone else JSON. Pass no
+ * Text or JSON, as the client asks: `?format=` decides when given (`text` or
+ * `txt`, `json`); then an Accept that names text/plain or application/json
+ * (the higher q; on a tie the one named first); else `fallback`.
+ */
+export const replyFormat = (format: string | undefined, accept: string | undefined, fallback: ReplyFormat): ReplyFormat => {
+  if (format === 'json') return 'json'
+  if (format === 'text' || format === 'txt') return 'text'
+  const named = preferredType(accept, ['application/json', 'text/plain'], { ties: 'header', wildcards: false })
+  if (named) return named === 'text/plain' ? 'text' : 'json'
+  return fallback
+}
+
+/**
+ * Plain text for people, JSON for programs: replyFormat, where curl and
+ * wget, which send `*\/*`, get text and anyone else JSON. Pass no
  * `userAgent` where programs use curl too (check-ins).
  */
-export const wantsText = (format: string | undefined, accept: string | undefined, userAgent: string | undefined): boolean => {
-  if (format === 'json') return false
-  if (format === 'text' || format === 'txt') return true
-  const named = preferredType(accept, ['application/json', 'text/plain'], { ties: 'header', wildcards: false })
-  if (named) return named === 'text/plain'
-  return isTerminalClient(userAgent)
-}
+export const wantsText = (format: string | undefined, accept: string | undefined, userAgent: string | undefined): boolean =>
+  replyFormat(format, accept, isTerminalClient(userAgent) ? 'text' : 'json') === 'text'

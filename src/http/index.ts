@@ -1,4 +1,5 @@
 export * from './accept.js'
+export * from './reply.js'
 export * from './range.js'
 export * from './conditional.js'
 export * from './send.js'

@@ -5,14 +5,14 @@
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Logger } from 'pino'
-import { labelRoute, wantsText } from '../http/index.js'
+import { HttpError, labelRoute, wantsText } from '../http/index.js'
 import { checkinOffset, parseCheckin, type CheckinIssue } from './checkin.js'
 import { preciseNow, type Clock } from './clock.js'
 import type { Env } from './env.js'
 import { flagsOf, formatOffset, nodesView, renderInventoryIni, renderInventoryYaml, renderNodesText, type Thresholds } from './inventory.js'
 import { toReport, type NodeStore } from './store.js'
 import { timeHandler } from './time.js'
-import { buildSetupContext, findSetupFile, parseOrigin, renderBootstrap, renderManifest, renderSetupIndex, setupFiles, type PackageTree } from './setup/index.js'
+import { buildSetupContext, findSetupFile, parseOrigin, renderBootstrap, renderManifest, renderSetupIndex, setupFiles, type PackageTree, type SetupContext } from './setup/index.js'
 
 /** A check-in is a few hundred bytes; this leaves room for many addresses and labels. */
 export const CHECKIN_MAX_BYTES = 64 * 1024
@@ -41,8 +41,9 @@ export interface NodesApiOptions {
 
 type Ctx = Context<Env>
 
-const problem = (c: Ctx, status: 400 | 413 | 415, error: string, issues: CheckinIssue[] = []) =>
-  c.json({ error, ...(issues.length ? { issues } : {}) }, status)
+/** A refused check-in: JSON `{ error, issues }` for programs, one line of text for people. */
+const problem = (status: 400 | 413 | 415, error: string, issues: CheckinIssue[] = []): HttpError =>
+  new HttpError(status, error, { json: true, ...(issues.length ? { details: { issues } } : {}) })
 
 export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
   const clock = options.clock ?? preciseNow
@@ -55,25 +56,27 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
     '/nodes/checkin',
     bodyLimit({
       maxSize: CHECKIN_MAX_BYTES,
-      onError: (c) => problem(c as Ctx, 413, `the check-in body is larger than ${CHECKIN_MAX_BYTES} bytes`),
+      onError: () => {
+        throw problem(413, `the check-in body is larger than ${CHECKIN_MAX_BYTES} bytes`)
+      },
     }),
     async function checkin(c) {
       // Taken on arrival, before the body is read: the node stamped clockMs just before sending.
       const receivedMs = clock()
       labelRoute(c.env?.incoming, 'nodes-checkin')
       const type = (c.req.header('content-type') ?? '').split(';', 1)[0]!.trim().toLowerCase()
-      if (type === 'multipart/form-data') return problem(c, 415, 'send the check-in as a JSON body (Content-Type: application/json), not a form')
+      if (type === 'multipart/form-data') throw problem(415, 'send the check-in as a JSON body (Content-Type: application/json), not a form')
       const text = await c.req.text()
-      if (!text.trim()) return problem(c, 400, 'the body is empty: send a JSON object with at least "hostname"')
+      if (!text.trim()) throw problem(400, 'the body is empty: send a JSON object with at least "hostname"')
       let body: unknown
       try {
         body = JSON.parse(text)
       } catch (err) {
-        return problem(c, 400, `the body is not valid JSON: ${(err as Error).message}`)
+        throw problem(400, `the body is not valid JSON: ${(err as Error).message}`)
       }
       const parsed = parseCheckin(body)
       if (!parsed.ok) {
-        return problem(c, 400, `invalid check-in: ${parsed.issues.map((i) => (i.message.startsWith(i.path) || !i.path ? i.message : `${i.path}: ${i.message}`)).join('; ')}`, parsed.issues)
+        throw problem(400, `invalid check-in: ${parsed.issues.map((i) => (i.message.startsWith(i.path) || !i.path ? i.message : `${i.path}: ${i.message}`)).join('; ')}`, parsed.issues)
       }
       const report = toReport(parsed.value)
       const offset = report.clockMs !== undefined ? checkinOffset(report.clockMs, receivedMs, report.clockPrecisionMs ?? 0) : null
@@ -128,10 +131,13 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
     return c.body(renderInventoryYaml(store.list(), clock(), thresholds), 200, { 'Content-Type': 'application/yaml; charset=utf-8' })
   })
 
-  const setupContext = (c: Ctx) => {
+  /** The set-up context for the Host the node used; a Host that cannot be written into files is refused. */
+  const setupContext = (c: Ctx): SetupContext => {
     const url = new URL(c.req.url)
     const origin = `${url.protocol}//${url.host}`
-    if (!parseOrigin(origin)) return null
+    if (!parseOrigin(origin)) {
+      throw new HttpError(400, `the Host header (${c.req.header('host') ?? 'none'}) is not a host name or address Outpost can write into set-up files`)
+    }
     return buildSetupContext({
       origin,
       domains: options.setup.domains,
@@ -142,22 +148,18 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
       ntpPort: options.ntp()?.port ?? null,
     })
   }
-  const badHost = (c: Ctx) =>
-    c.text(`400 the Host header (${c.req.header('host') ?? 'none'}) is not a host name or address Outpost can write into set-up files\n`, 400)
 
   app.get('/setup', (c) => c.redirect('/setup/', 301))
 
   app.get('/setup/', function setupIndex(c) {
     labelRoute(c.env?.incoming, 'setup')
     const ctx = setupContext(c)
-    if (!ctx) return badHost(c)
     return c.text(renderSetupIndex(ctx, setupFiles(ctx)))
   })
 
   app.get('/setup/bootstrap.sh', function bootstrapScript(c) {
     labelRoute(c.env?.incoming, 'setup')
     const ctx = setupContext(c)
-    if (!ctx) return badHost(c)
     c.header('Cache-Control', 'no-store')
     return c.body(renderBootstrap(ctx, setupFiles(ctx)), 200, { 'Content-Type': 'text/x-shellscript; charset=utf-8' })
   })
@@ -165,7 +167,6 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
   app.get('/setup/manifest.txt', function setupManifest(c) {
     labelRoute(c.env?.incoming, 'setup')
     const ctx = setupContext(c)
-    if (!ctx) return badHost(c)
     c.header('Cache-Control', 'no-store')
     return c.text(renderManifest(ctx, setupFiles(ctx)))
   })
@@ -173,7 +174,6 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
   app.get('/setup/*', function setupFile(c) {
     labelRoute(c.env?.incoming, 'setup')
     const ctx = setupContext(c)
-    if (!ctx) return badHost(c)
     const file = findSetupFile(setupFiles(ctx), c.req.path)
     if (!file) {
       const why =
@@ -184,7 +184,7 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
               ? 'Outpost serves no time (listen.ntp is off or could not bind)'
               : 'systemd-timesyncd can only use port 123'
             : 'no such set-up file; see /setup/'
-      return c.text(`404 ${why}\n`, 404)
+      throw new HttpError(404, why)
     }
     c.header('Cache-Control', 'no-store')
     return c.body(file.render!(), 200, { 'Content-Type': file.contentType })

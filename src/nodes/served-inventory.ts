@@ -4,9 +4,9 @@
  * what nodes asked for and did not get, also as ready-to-use lists
  * (`?format=images`, `?format=files`) for the next bundle build.
  */
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
-import { labelRoute, wantsText } from '../http/index.js'
+import { HttpError, labelRoute, wantsText } from '../http/index.js'
 import type { Catalog, Inventory, MissKind, MissRow } from '../catalog/index.js'
 
 type Env = { Bindings: HttpBindings }
@@ -63,12 +63,15 @@ export const renderMissesText = (rows: MissRow[]): string =>
 
 export const inventoryRouter = (catalog: () => Catalog | undefined): Hono<Env> => {
   const app = new Hono<Env>()
-  const need = (c: Context<Env>): Catalog | Response => catalog() ?? c.text('catalog not available\n', 503)
+  const need = (): Catalog => {
+    const cat = catalog()
+    if (!cat) throw new HttpError(503, 'catalog not available', { json: true })
+    return cat
+  }
 
   app.get('/inventory', (c) => {
     labelRoute(c.env?.incoming, 'inventory')
-    const cat = need(c)
-    if (cat instanceof Response) return cat
+    const cat = need()
     const inv = cat.inventory({ repo: c.req.query('repo'), prefix: c.req.query('prefix') })
     if (wantsText(c.req.query('format'), c.req.header('accept'), c.req.header('user-agent'))) return c.text(renderInventoryText(inv))
     return c.json(inv)
@@ -76,8 +79,7 @@ export const inventoryRouter = (catalog: () => Catalog | undefined): Hono<Env> =
 
   app.get('/inventory/misses', (c) => {
     labelRoute(c.env?.incoming, 'inventory')
-    const cat = need(c)
-    if (cat instanceof Response) return cat
+    const cat = need()
     const format = c.req.query('format')
     if (format === 'images') {
       const refs = cat.misses.list('image').map((m) => m.ref)

@@ -31,6 +31,7 @@ import {
 } from '../http/index.js'
 import { FileCache } from './file-cache.js'
 import { prefersJson, readListing, renderHtml, renderJson } from './listing.js'
+import { textReply } from '../http/reply.js'
 import { FileRoots, type FileRootSpec, type Located, type RootMatch, type SymlinkPolicy } from './roots.js'
 import { encodePath, parseRequestPath, prefixSegments, startsWithSegments } from './safe-path.js'
 
@@ -55,8 +56,8 @@ type Ctx = Context<Env>
 
 const ALLOW = 'GET, HEAD'
 
-const text = (status: number, message: string, headers: Record<string, string> = {}): Response =>
-  new Response(`${status} ${message}\n`, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8', ...headers } })
+/** `404 Not Found`: the plain-text status line every non-registry router answers with. */
+const text = textReply
 
 const fileAnswers: RepresentationAnswers<Representation> = {
   // RFC 9110 §15.4.5: a 304 carries the validators it would have sent with a 200.

@@ -1,13 +1,15 @@
 /**
  * One Hono app for every listener: built-in endpoints first, then time,
  * nodes and set-up, then the registry API, then the file roots. Errors from every router end in
- * the single onError handler: registry errors as OCI JSON, anything else
- * logged and answered without internals.
+ * the single onError handler: registry errors as OCI JSON, HttpErrors as
+ * text or JSON (src/http/reply.ts), anything else logged and answered
+ * without internals.
  */
 import { Hono } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
 import { errorBody, RegistryError, registryApi, ManifestCache, API_VERSION, API_VERSION_HEADER } from '../registry-api/index.js'
-import { labelRoute } from '../http/index.js'
+import { errorReply, HttpError, labelRoute } from '../http/index.js'
+import { HTTPException } from 'hono/http-exception'
 import { filesRouter, type FileCache } from '../repos/index.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
@@ -101,7 +103,7 @@ export const createApp = (options: AppOptions): Hono<Env> => {
   app.get('/ca.crt', (c) => {
     labelRoute(c.env?.incoming, 'ca')
     const pem = options.caPem?.() ?? null
-    if (pem === null) return c.text('404 Not Found: no CA to hand out (HTTPS is off, or tls.cert is set without tls.ca)\n', 404)
+    if (pem === null) throw new HttpError(404, 'no CA to hand out (HTTPS is off, or tls.cert is set without tls.ca)')
     if (/PRIVATE KEY/.test(pem)) throw new Error('refusing to serve a CA file that holds a private key')
     c.header('Content-Type', 'application/x-x509-ca-cert')
     c.header('Cache-Control', 'no-cache')
@@ -153,7 +155,7 @@ export const createApp = (options: AppOptions): Hono<Env> => {
 
   app.notFound((c) => {
     labelRoute(c.env?.incoming, 'not-found')
-    return c.text('404 Not Found\n', 404)
+    return errorReply(c, new HttpError(404))
   })
 
   app.onError(function onError(err, c) {
@@ -162,12 +164,13 @@ export const createApp = (options: AppOptions): Hono<Env> => {
       if (c.res.headers.get('Allow')) headers.Allow = c.res.headers.get('Allow')!
       return c.json(errorBody(err), err.status as 400, headers)
     }
+    if (err instanceof HTTPException) return errorReply(c, err)
     logger.error({ err, method: c.req.method, path: c.req.path }, 'request failed')
     if (c.req.path === '/v2' || c.req.path.startsWith('/v2/')) {
       const unknown = new RegistryError('UNKNOWN', undefined, { message: 'internal error; see the server log' })
       return c.json(errorBody(unknown), 500, { [API_VERSION_HEADER]: API_VERSION })
     }
-    return c.text('500 Internal Server Error\n', 500)
+    return errorReply(c, new HttpError(500))
   })
 
   return app

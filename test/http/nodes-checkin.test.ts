@@ -122,6 +122,13 @@ describe('node check-in and listing', () => {
     assert.equal(list.body.count, 4)
   })
 
+  test('a refused check-in is one line of text for clients that ask for text (bootstrap.sh does)', async () => {
+    const res = await request(s.url).post('/nodes/checkin').set('Content-Type', 'application/json').set('Accept', 'text/plain').send('{"addresses": []}')
+    assert.equal(res.status, 400)
+    assert.match(res.headers['content-type']!, /^text\/plain/)
+    assert.equal(res.text, '400 invalid check-in: hostname is required\n')
+  })
+
   test('an oversized body sent chunked (no Content-Length) is refused too', async () => {
     const res = await fetch(`${s.url}/nodes/checkin`, {
       method: 'POST',

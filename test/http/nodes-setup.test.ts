@@ -68,6 +68,17 @@ describe('node set-up files', () => {
     assert.match(res.body, /Host header \(bad_host:8080\)/)
   })
 
+  test('errors are a line of text, or JSON for clients that ask for it', async () => {
+    const text = await request(s.url).get('/setup/nothing').expect(404)
+    assert.match(text.headers['content-type']!, /^text\/plain/)
+    assert.equal(text.text, '404 no such set-up file; see /setup/\n')
+    const json = await request(s.url).get('/setup/nothing').set('Accept', 'application/json').expect(404)
+    assert.deepEqual(json.body, { error: 'no such set-up file; see /setup/' })
+    const unknown = await request(s.url).get('/no/such/endpoint').set('Accept', 'application/json').expect(404)
+    assert.deepEqual(unknown.body, { error: 'Not Found' })
+    assert.equal((await request(s.url).get('/no/such/endpoint').expect(404)).text, '404 Not Found\n')
+  })
+
   test('each file, and clear 404s', async () => {
     const toml = await request(s.url).get('/setup/containerd/harbor.example.com/hosts.toml').expect(200)
     assert.match(toml.text, new RegExp(`^server = "${s.url}"$`, 'm'))
