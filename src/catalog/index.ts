@@ -50,7 +50,7 @@ export interface ImageSummary {
   tags: Array<{ tag: string; digest: string; mediaType: string; platforms: string[]; size: number }>
 }
 
-export interface Inventory {
+export interface ServedInventory {
   images: ImageSummary[]
   files: Array<{ prefix: string; path: string; count: number; bytes: number }>
   trees: TreeResult[]
@@ -245,7 +245,7 @@ export class Catalog {
     }))
   }
 
-  inventory(filter: InventoryFilter = {}): Inventory {
+  inventory(filter: InventoryFilter = {}): ServedInventory {
     const imageRows = this.db
       .prepare(
         `SELECT store, repository, tag, digest, media_type, platforms, size FROM images

@@ -9,17 +9,17 @@ import { Hono } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
 import { labelRoute } from '../http/index.js'
 
-export interface CheckResult {
+export interface ReadinessResult {
   ok: boolean
   detail?: string | undefined
 }
 
 export interface ReadinessCheck {
   name: string
-  run: () => Promise<CheckResult> | CheckResult
+  run: () => Promise<ReadinessResult> | ReadinessResult
 }
 
-export const runChecks = async (checks: readonly ReadinessCheck[]): Promise<Array<{ name: string } & CheckResult>> =>
+export const runReadinessChecks = async (checks: readonly ReadinessCheck[]): Promise<Array<{ name: string } & ReadinessResult>> =>
   Promise.all(
     checks.map(async (c) => {
       try {
@@ -38,7 +38,7 @@ export const healthRouter = (checks: () => readonly ReadinessCheck[]): Hono<{ Bi
   })
   app.get('/readyz', async (c) => {
     labelRoute(c.env?.incoming, 'readyz')
-    const results = await runChecks(checks())
+    const results = await runReadinessChecks(checks())
     const failing = results.filter((r) => !r.ok)
     const verbose = c.req.query('verbose') !== undefined
     c.header('Cache-Control', 'no-store')

@@ -9,4 +9,4 @@ export { NodeStore, NODES_SCHEMA, type NodeRecord, type NodeReport } from './sto
 export { parseCheckin, checkinOffset, type Checkin } from './checkin.js'
 export { renderInventoryIni, renderInventoryYaml, renderNodesText, nodesView, type Thresholds } from './inventory.js'
 export type { SetupSource } from './routes.js'
-export { DEFAULT_UPSTREAMS, type PackageTree, type SetupContext } from './setup/index.js'
+export { DEFAULT_UPSTREAMS, type SetupTree, type SetupContext } from './setup/index.js'

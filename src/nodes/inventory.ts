@@ -168,7 +168,7 @@ interface InventoryHost {
   groups: string[]
 }
 
-interface Inventory {
+interface KubesprayInventory {
   hosts: InventoryHost[]
   /** Group → member host names, in a stable order: kubespray's groups first. */
   groups: Map<string, string[]>
@@ -176,7 +176,7 @@ interface Inventory {
   etcdFromControlPlane: boolean
 }
 
-const inventoryOf = (nodes: readonly NodeRecord[]): Inventory => {
+const inventoryOf = (nodes: readonly NodeRecord[]): KubesprayInventory => {
   const hosts: InventoryHost[] = nodes.map((n) => {
     const vars: InventoryHost['vars'] = {}
     const address = ansibleHostOf(n)

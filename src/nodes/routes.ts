@@ -12,7 +12,7 @@ import type { Env } from './env.js'
 import { flagsOf, formatOffset, nodesView, renderInventoryIni, renderInventoryYaml, renderNodesText, type Thresholds } from './inventory.js'
 import { toReport, type NodeStore } from './store.js'
 import { timeHandler } from './time.js'
-import { buildSetupContext, findSetupFile, parseOrigin, renderBootstrap, renderManifest, renderSetupIndex, setupFiles, type PackageTree, type SetupContext } from './setup/index.js'
+import { buildSetupContext, findSetupFile, parseOrigin, renderBootstrap, renderManifest, renderSetupIndex, setupFiles, type SetupTree, type SetupContext } from './setup/index.js'
 
 /** A check-in is a few hundred bytes; this leaves room for many addresses and labels. */
 export const CHECKIN_MAX_BYTES = 64 * 1024
@@ -24,7 +24,7 @@ export interface SetupSource {
   upstreams: readonly string[]
   /** Outpost's CA certificate (PEM), or null when there is none yet. */
   caPem(): string | null
-  trees(): readonly PackageTree[]
+  trees(): readonly SetupTree[]
   /** Port of the HTTPS listener, or null. */
   httpsPort(): number | null
 }

@@ -7,7 +7,7 @@
 import { Hono } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
 import { HttpError, labelRoute, wantsText } from '../http/index.js'
-import type { Catalog, Inventory, MissKind, MissRow } from '../catalog/index.js'
+import type { Catalog, ServedInventory, MissKind, MissRow } from '../catalog/index.js'
 
 type Env = { Bindings: HttpBindings }
 
@@ -32,7 +32,7 @@ export const table = (header: string[], rows: string[][]): string => {
 
 const short = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12)
 
-export const renderInventoryText = (inv: Inventory): string => {
+export const renderInventoryText = (inv: ServedInventory): string => {
   const parts: string[] = []
   parts.push(
     `Images: ${inv.totals.repositories} repositories, ${inv.totals.tags} tags, ${humanBytes(inv.totals.imageBytes)}` +

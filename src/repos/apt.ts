@@ -16,7 +16,7 @@
  * Parsing is pure: text in, data out. Signatures are not verified here; apt
  * does that on the node, with the key the operator gives it.
  */
-import { readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import {
   checksumOf,
@@ -29,6 +29,7 @@ import {
   type HashAlgorithm,
   type IndexPlan,
 } from './checks.js'
+import { isDir, isFile } from './probe.js'
 
 /** One deb822 paragraph: lower-case field name → value (continuation lines joined by "\n"). */
 export type Paragraph = Map<string, string>
@@ -201,22 +202,6 @@ export interface AptLocation {
   releaseUrl: string
 }
 
-const exists = async (path: string): Promise<boolean> => {
-  try {
-    return (await stat(path)).isFile()
-  } catch {
-    return false
-  }
-}
-
-const dirExists = async (path: string): Promise<boolean> => {
-  try {
-    return (await stat(path)).isDirectory()
-  } catch {
-    return false
-  }
-}
-
 const readText = async (path: string): Promise<string | null> => {
   try {
     return await readFile(path, 'utf8')
@@ -271,7 +256,7 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
   } else {
     const found: ReleaseEntry[] = []
     for (const name of ['Packages', 'Packages.gz', 'Packages.xz']) {
-      if (await exists(join(loc.releaseDir, name))) found.push({ path: name, size: -1, checksums: {} })
+      if (await isFile(join(loc.releaseDir, name))) found.push({ path: name, size: -1, checksums: {} })
     }
     groups = packagesIndexes(found)
     plan.notes.push(`${loc.releaseUrl}: no Release file; index files cannot be checked, only the packages they list`)
@@ -286,7 +271,7 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
         plan.problems.push({ kind: 'invalid', file: releaseUrl, detail: `index path "${v.path}" leaves the tree` })
         continue
       }
-      if (await exists(path)) present.push({ entry: v, path })
+      if (await isFile(path)) present.push({ entry: v, path })
     }
     for (const { entry, path } of present) {
       plan.indexFiles++
@@ -300,7 +285,7 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
       // not broken. A directory that is there without its index is.
       const dir = joinListed(loc.releaseDir, dirname(base) === '.' ? '.' : dirname(base)) ?? loc.releaseDir
       const listed = variants.map((v) => v.path.slice(v.path.lastIndexOf('/') + 1)).join(', ')
-      if (dirname(base) !== '.' && !(await dirExists(dir))) {
+      if (dirname(base) !== '.' && !(await isDir(dir))) {
         plan.notes.push(`${loc.releaseUrl}${dirname(base)}/: listed in ${releaseName} but not mirrored`)
       } else {
         const first = variants[0]!

@@ -110,7 +110,7 @@ export interface CheckOutcome {
 }
 
 /** Runs one FileCheck. */
-export const runCheck = async (check: FileCheck, ctx: CheckContext): Promise<CheckOutcome> => {
+export const runFileCheck = async (check: FileCheck, ctx: CheckContext): Promise<CheckOutcome> => {
   const problem = (kind: ProblemKind, detail: string): CheckOutcome => ({ problem: { kind, file: check.file, detail }, bytes: 0 })
   let real: string
   try {
@@ -162,7 +162,7 @@ export const runCheck = async (check: FileCheck, ctx: CheckContext): Promise<Che
  * is disk- and CPU-bound, so a handful is plenty), calling `onDone` after
  * each. Results come back in input order.
  */
-export const runChecks = async (
+export const runFileChecks = async (
   checks: readonly FileCheck[],
   ctx: CheckContext,
   onDone?: (check: FileCheck, outcome: CheckOutcome) => void,
@@ -174,7 +174,7 @@ export const runChecks = async (
     while (next < checks.length) {
       if (ctx.signal?.aborted) throw ctx.signal.reason ?? new Error('aborted')
       const i = next++
-      const outcome = await runCheck(checks[i]!, ctx)
+      const outcome = await runFileCheck(checks[i]!, ctx)
       results[i] = outcome
       onDone?.(checks[i]!, outcome)
     }

@@ -7,8 +7,8 @@
  * No directory is scanned: only the few paths that a reserved path or a
  * longer root prefix could hide are looked up.
  */
-import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { isPresent } from './probe.js'
 import { mountRoots, type FileRootSpec } from './roots.js'
 import { prefixSegments, startsWithSegments } from './safe-path.js'
 
@@ -24,15 +24,6 @@ export interface HiddenEntry {
   hiddenBy: string
 }
 
-const exists = async (path: string): Promise<boolean> => {
-  try {
-    await lstat(path)
-    return true
-  } catch {
-    return false
-  }
-}
-
 const urlOf = (segments: readonly string[]): string => '/' + segments.join('/')
 
 export const hiddenEntries = async (specs: readonly FileRootSpec[], reserved: readonly string[]): Promise<HiddenEntry[]> => {
@@ -41,7 +32,7 @@ export const hiddenEntries = async (specs: readonly FileRootSpec[], reserved: re
   const hiddenBelow = async (root: (typeof roots)[number], owner: readonly string[], hiddenBy: string): Promise<void> => {
     const below = owner.slice(root.prefixSegments.length)
     const path = join(root.path, ...below)
-    if (await exists(path)) out.push({ prefix: root.prefix, root: root.path, path, url: urlOf(owner), hiddenBy })
+    if (await isPresent(path)) out.push({ prefix: root.prefix, root: root.path, path, url: urlOf(owner), hiddenBy })
   }
   for (const root of roots) {
     const whole = (hiddenBy: string): void => {

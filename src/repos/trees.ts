@@ -16,10 +16,11 @@
  * file checks (checks.ts). `PackageTrees` keeps the latest reports for the
  * server (inventory, readiness) and `outpost verify --repos`.
  */
-import { readdir, realpath, stat } from 'node:fs/promises'
+import { readdir, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import { planApt } from './apt.js'
-import { runChecks, type CheckContext, type FileCheck, type IndexPlan, type TreeProblem } from './checks.js'
+import { runFileChecks, type CheckContext, type FileCheck, type IndexPlan, type TreeProblem } from './checks.js'
+import { isDir, isFile } from './probe.js'
 import { mountRoots, type FileRootSpec, type SymlinkPolicy } from './roots.js'
 import { encodeSegment } from './safe-path.js'
 import { planYum } from './yum.js'
@@ -68,22 +69,6 @@ export interface DetectOptions {
   /** Most directories read per root (default 20,000). */
   maxDirs?: number
   signal?: AbortSignal | undefined
-}
-
-const isDir = async (path: string): Promise<boolean> => {
-  try {
-    return (await stat(path)).isDirectory()
-  } catch {
-    return false
-  }
-}
-
-const isFile = async (path: string): Promise<boolean> => {
-  try {
-    return (await stat(path)).isFile()
-  } catch {
-    return false
-  }
 }
 
 const urlOf = (prefix: string, segments: readonly string[]): string => {
@@ -206,7 +191,7 @@ export const checkTrees = async (roots: readonly FileRootSpec[], options: CheckT
     if (!rootReal) realRoots.set(tree.rootPath, (rootReal = await realpath(tree.rootPath)))
     const ctx: CheckContext = { rootPath: tree.rootPath, rootReal, symlinks: options.symlinks ?? 'inside', full, signal }
     onProgress?.({ phase: 'check', done, total, tree })
-    const outcomes = await runChecks(plan.checks, ctx, () => onProgress?.({ phase: 'check', done: ++done, total, tree }))
+    const outcomes = await runFileChecks(plan.checks, ctx, () => onProgress?.({ phase: 'check', done: ++done, total, tree }))
     const problems = [...plan.problems]
     let packageBytes = 0
     outcomes.forEach((o, i) => {

@@ -21,7 +21,7 @@ import type { OutpostConfig } from './config.js'
 import type { Listener } from './listen.js'
 import type { Db } from '../catalog/db.js'
 import { nodesApi, NodeStore, DEFAULT_UPSTREAMS, type SetupSource } from '../nodes/index.js'
-import type { PackageTree } from '../nodes/setup/context.js'
+import type { SetupTree } from '../nodes/setup/context.js'
 import type { TreeReport } from '../repos/index.js'
 import { normalizeUpstream } from '../registry-api/index.js'
 
@@ -72,8 +72,8 @@ export const upstreamHosts = (layout: ServedLayout, config: OutpostConfig): stri
 }
 
 /** Detected trees as set-up needs them: one entry per tree, an apt tree's suites together. */
-export const setupTrees = (reports: readonly TreeReport[]): PackageTree[] => {
-  const byUrl = new Map<string, PackageTree>()
+export const setupTrees = (reports: readonly TreeReport[]): SetupTree[] => {
+  const byUrl = new Map<string, SetupTree>()
   for (const r of reports) {
     const tree = byUrl.get(r.url) ?? { kind: r.kind, urlPath: r.url }
     if (r.suite) tree.suites = [...(tree.suites ?? []), r.suite]

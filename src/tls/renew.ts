@@ -30,7 +30,7 @@ export interface RenewerOptions {
   now?: () => Date
 }
 
-export type CheckResult = 'unchanged' | 'swapped' | 'failed'
+export type RenewalOutcome = 'unchanged' | 'swapped' | 'failed'
 
 /** /readyz wants the served certificate good for at least this long (DESIGN.md, Nodes). */
 export const READY_MIN_DAYS = 14
@@ -39,7 +39,7 @@ export class CertificateRenewer {
   current: TlsMaterial
   private readonly servers = new Set<TlsServer>()
   private timer: NodeJS.Timeout | null = null
-  private running: Promise<CheckResult> | null = null
+  private running: Promise<RenewalOutcome> | null = null
   private readonly settings: TlsSettings
   private readonly log: TlsLogger
   private readonly intervalMs: number
@@ -66,7 +66,7 @@ export class CertificateRenewer {
 
   /**
    * For /readyz: ready while the certificate being served is valid for more
-   * than READY_MIN_DAYS. Shaped like the nodes module's CheckResult.
+   * than READY_MIN_DAYS. Shaped like the nodes module's ReadinessResult.
    */
   readiness(now = this.now()): { ok: boolean; detail: string } {
     const s = this.current.server
@@ -88,14 +88,14 @@ export class CertificateRenewer {
   }
 
   /** Runs one check now. Concurrent calls share the one in flight. Never throws. */
-  check(now = this.now()): Promise<CheckResult> {
+  check(now = this.now()): Promise<RenewalOutcome> {
     this.running ??= this.runCheck(now).finally(() => {
       this.running = null
     })
     return this.running
   }
 
-  private async runCheck(now: Date): Promise<CheckResult> {
+  private async runCheck(now: Date): Promise<RenewalOutcome> {
     let next: TlsMaterial
     try {
       next = await prepareTls(this.settings, this.log, now)

@@ -18,7 +18,7 @@ import { Hono } from 'hono'
 import { tempDir } from '../helpers/server.js'
 import { requireTool, runOk } from '../helpers/procs.js'
 import { openDb } from '../../src/catalog/db.js'
-import { nodesApi, NodeStore, type PackageTree } from '../../src/nodes/index.js'
+import { nodesApi, NodeStore, type SetupTree } from '../../src/nodes/index.js'
 import { silentLogger } from '../../src/server/index.js'
 
 const PKG = 'outpost-hello'
@@ -68,7 +68,7 @@ describe('package managers use the sources bootstrap.sh wrote', () => {
     const arch = (await runOk('dpkg', ['--print-architecture'])).stdout.trim()
     await buildYumTree(join(dir, 'work-yum'), join(dir, 'trees', 'rocky', '9', 'os'))
     await buildAptTree(join(dir, 'work-apt'), join(dir, 'trees', 'debian'), arch)
-    const trees: PackageTree[] = [
+    const trees: SetupTree[] = [
       { kind: 'yum', urlPath: '/rocky/9/os/' },
       { kind: 'apt', urlPath: '/debian/', suites: ['bookworm'], components: ['main'] },
     ]

@@ -19,7 +19,7 @@ import { startTestServer, tempDir, type TestServer } from '../helpers/server.js'
 import { requireTool, run, runOk } from '../helpers/procs.js'
 import { startContainerd } from '../helpers/containerd.js'
 import { openDb } from '../../src/catalog/db.js'
-import { nodesApi, NodeStore, type PackageTree } from '../../src/nodes/index.js'
+import { nodesApi, NodeStore, type SetupTree } from '../../src/nodes/index.js'
 import { silentLogger } from '../../src/server/index.js'
 
 /** Every file under a directory: relative path → sha256 and mode. */
@@ -158,7 +158,7 @@ describe('bootstrap.sh --root against a running Outpost', () => {
 describe('bootstrap.sh picks files by OS family', () => {
   const CA = '-----BEGIN CERTIFICATE-----\nMIIBfakeCAforTests\n-----END CERTIFICATE-----\n'
   const KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\nfake\n-----END PGP PUBLIC KEY BLOCK-----\n'
-  const TREES: PackageTree[] = [
+  const TREES: SetupTree[] = [
     { kind: 'yum', urlPath: '/centos/7/os/x86_64/' },
     { kind: 'yum', urlPath: '/rocky/9/os/' },
     { kind: 'apt', urlPath: '/debian/', suites: ['bookworm'], components: ['main'], keyUrl: '/debian/outpost.asc' },

@@ -20,12 +20,12 @@ import {
   yumMatch,
   aptMatch,
   treeSlug,
-  type PackageTree,
+  type SetupTree,
   type SetupContextInput,
 } from '../../src/nodes/setup/index.js'
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
-const TREES: PackageTree[] = [
+const TREES: SetupTree[] = [
   { kind: 'yum', urlPath: '/centos/7/os/x86_64/' },
   { kind: 'yum', urlPath: '/rocky/9.2/BaseOS/aarch64/os', keyUrl: '/rocky/RPM-GPG-KEY-Rocky-9' },
   { kind: 'apt', urlPath: '/debian/', suites: ['bookworm', 'bookworm-updates'], components: ['main', 'contrib'], keyUrl: '/debian/outpost.asc' },

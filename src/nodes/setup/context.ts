@@ -8,7 +8,7 @@
 import { isIP } from 'node:net'
 
 /** A yum or apt tree Outpost serves (produced by src/repos tree detection). */
-export interface PackageTree {
+export interface SetupTree {
   kind: 'yum' | 'apt'
   /** URL path of the tree on Outpost: `/centos/7/os/x86_64/`, `/debian/`. */
   urlPath: string
@@ -45,7 +45,7 @@ export interface SetupContext {
   caPem: string | null
   /** Upstream registry hosts to mirror: `docker.io`, `registry.k8s.io`, … */
   upstreams: string[]
-  trees: PackageTree[]
+  trees: SetupTree[]
   /** UDP port of the SNTP responder, or null when time is not served. */
   ntpPort: number | null
 }
@@ -59,7 +59,7 @@ export interface SetupContextInput {
   domains: readonly string[]
   upstreams: readonly string[]
   caPem: string | null
-  trees: readonly PackageTree[]
+  trees: readonly SetupTree[]
   /** Port of the HTTPS listener, or null when there is none. */
   httpsPort: number | null
   ntpPort: number | null

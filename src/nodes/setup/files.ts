@@ -7,7 +7,7 @@ import { CONTAINERD_CERTS_D, renderHostsToml } from './containerd.js'
 import { CONTAINERS_DROP_IN, renderRegistriesConf } from './containers.js'
 import { DOCKER_DAEMON_JSON, renderDaemonJson } from './docker.js'
 import { renderChronyConf, renderTimesyncdConf, TIMESYNCD_DROP_IN } from './chrony.js'
-import { registryHostsOf, type PackageTree, type SetupContext } from './context.js'
+import { registryHostsOf, type SetupTree, type SetupContext } from './context.js'
 import {
   APT_SOURCES_DIR,
   YUM_REPOS_DIR,
@@ -49,7 +49,7 @@ export interface SetupFile {
 
 /** URL paths safe in a URL, a config file and bootstrap.sh alike; trees with others are left out. */
 const SAFE_URL_PATH = /^\/[A-Za-z0-9._~/%+=,@:-]*$/
-const safeTree = (t: PackageTree): boolean => SAFE_URL_PATH.test(t.urlPath) && (t.keyUrl === undefined || SAFE_URL_PATH.test(t.keyUrl))
+const safeTree = (t: SetupTree): boolean => SAFE_URL_PATH.test(t.urlPath) && (t.keyUrl === undefined || SAFE_URL_PATH.test(t.keyUrl))
 
 const ANY: NodeMatch = { os: '*', version: '*', arch: '*' }
 const TEXT = 'text/plain; charset=utf-8'

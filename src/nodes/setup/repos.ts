@@ -5,7 +5,7 @@
  * given by the tree or read from its path (`centos/7/os/x86_64`,
  * `debian` + suite `bookworm`), so bootstrap.sh writes only what fits.
  */
-import type { PackageTree, SetupContext } from './context.js'
+import type { SetupTree, SetupContext } from './context.js'
 
 export const YUM_REPOS_DIR = '/etc/yum.repos.d'
 export const APT_SOURCES_DIR = '/etc/apt/sources.list.d'
@@ -39,7 +39,7 @@ export const treeSlug = (urlPath: string): string =>
     .replace(/^[-.]+|-+$/g, '') || 'root'
 
 /** Slugs made unique in list order (`debian`, `debian-2`). */
-export const treeSlugs = (trees: readonly PackageTree[]): string[] => {
+export const treeSlugs = (trees: readonly SetupTree[]): string[] => {
   const seen = new Map<string, number>()
   return trees.map((t) => {
     const base = `${treeSlug(t.urlPath)}`
@@ -50,7 +50,7 @@ export const treeSlugs = (trees: readonly PackageTree[]): string[] => {
 }
 
 /** The nodes a yum tree is for, from the tree or from its path. */
-export const yumMatch = (tree: PackageTree): NodeMatch => {
+export const yumMatch = (tree: SetupTree): NodeMatch => {
   const segs = segments(tree.urlPath)
   const osIndex = segs.findIndex((s) => OS_IDS.has(s))
   const os = tree.os ?? (osIndex >= 0 ? segs[osIndex]! : '*')
@@ -62,7 +62,7 @@ export const yumMatch = (tree: PackageTree): NodeMatch => {
 }
 
 /** The nodes an apt suite is for: a codename names the OS release; other suites fit any. */
-export const aptMatch = (tree: PackageTree, suite: string | null): NodeMatch => {
+export const aptMatch = (tree: SetupTree, suite: string | null): NodeMatch => {
   const word = suite ? suite.split(/[-/]/, 1)[0]!.toLowerCase() : ''
   const codenameOs = CODENAMES[word]
   const segs = segments(tree.urlPath)
@@ -81,7 +81,7 @@ const dirUrl = (base: string, urlPath: string): string => {
   return u.endsWith('/') ? u : `${u}/`
 }
 
-export const renderYumRepo = (ctx: SetupContext, tree: PackageTree, slug: string): string => {
+export const renderYumRepo = (ctx: SetupContext, tree: SetupTree, slug: string): string => {
   const id = `outpost-${slug}`
   const lines = [
     `# ${YUM_REPOS_DIR}/${id}.repo, from Outpost (${ctx.baseUrl}/setup/).`,
@@ -100,19 +100,19 @@ export const renderYumRepo = (ctx: SetupContext, tree: PackageTree, slug: string
 }
 
 /** apt reads a Signed-By keyring as armoured when it ends in .asc, binary otherwise. */
-export const aptKeyDest = (tree: PackageTree, slug: string): string | null => {
+export const aptKeyDest = (tree: SetupTree, slug: string): string | null => {
   if (!tree.keyUrl) return null
   const ext = /\.(asc|gpg|pgp)$/i.exec(tree.keyUrl)?.[1]?.toLowerCase() ?? 'gpg'
   return `${APT_KEYRINGS_DIR}/outpost-${slug}.${ext === 'pgp' ? 'gpg' : ext}`
 }
 
 /** One `.sources` file per suite (`null` for a flat repository). */
-export const aptSuitesOf = (tree: PackageTree): (string | null)[] => (tree.suites?.length ? tree.suites : [null])
+export const aptSuitesOf = (tree: SetupTree): (string | null)[] => (tree.suites?.length ? tree.suites : [null])
 
 export const aptSourcesName = (slug: string, suite: string | null): string =>
   suite ? `outpost-${slug}-${suite.replace(/[^A-Za-z0-9._-]+/g, '-')}` : `outpost-${slug}`
 
-export const renderAptSources = (ctx: SetupContext, tree: PackageTree, slug: string, suite: string | null): string => {
+export const renderAptSources = (ctx: SetupContext, tree: SetupTree, slug: string, suite: string | null): string => {
   const name = aptSourcesName(slug, suite)
   const key = aptKeyDest(tree, slug)
   const lines = [
