@@ -19,6 +19,8 @@ export interface Schema {
   version: number
   /** Tables this schema creates (dropped on a version change). */
   tables: string[]
+  /** Tables earlier versions created and this one does not: dropped on a version change too. */
+  retired?: string[]
   /** CREATE statements. */
   ddl: string
 }
@@ -47,7 +49,7 @@ export const applySchema = (db: Db, schema: Schema): { rebuilt: boolean } => {
     return { rebuilt: false }
   }
   db.transaction(() => {
-    for (const t of schema.tables) db.exec(`DROP TABLE IF EXISTS ${t}`)
+    for (const t of [...schema.tables, ...(schema.retired ?? [])]) db.exec(`DROP TABLE IF EXISTS ${t}`)
     db.exec(schema.ddl)
     db.prepare('INSERT INTO schema_versions (name, version) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET version = excluded.version').run(schema.name, schema.version)
   })()

@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises'
 import { relative, sep } from 'node:path'
 import type { Logger } from 'pino'
 import type { ImageStore } from '../registry-api/store/types.js'
-import { applySchema, openDb, type Db } from './db.js'
+import { applySchema, type Db } from './db.js'
 import { CATALOG_SCHEMA, MISSES_SCHEMA } from './schema.js'
 import { scanRepository, walkFiles, type FileRow, type ImageRow } from './scan.js'
 import { Misses } from './misses.js'
@@ -85,10 +85,6 @@ export class Catalog {
     if (rebuilt) this.logger.info('catalog schema changed: rebuilding the catalog')
     applySchema(this.db, MISSES_SCHEMA)
     this.misses = new Misses(this.db)
-  }
-
-  static open(dataDir: string, options: Omit<CatalogOptions, 'db'>): Catalog {
-    return new Catalog({ ...options, db: openDb(dataDir) })
   }
 
   get firstScanComplete(): boolean {

@@ -7,8 +7,10 @@ import type { Schema } from './db.js'
 
 export const CATALOG_SCHEMA: Schema = {
   name: 'catalog',
-  version: 1,
-  tables: ['images', 'blobs', 'files', 'trees', 'scan_state'],
+  version: 2,
+  tables: ['images', 'blobs', 'files', 'trees'],
+  // Version 1 kept a scan_state table that nothing read.
+  retired: ['scan_state'],
   ddl: `
     CREATE TABLE IF NOT EXISTS images (
       store       TEXT NOT NULL,
@@ -44,10 +46,6 @@ export const CATALOG_SCHEMA: Schema = {
       problems  TEXT NOT NULL DEFAULT '[]',
       checked   INTEGER NOT NULL,
       PRIMARY KEY (root, path)
-    );
-    CREATE TABLE IF NOT EXISTS scan_state (
-      key    TEXT PRIMARY KEY,
-      value  TEXT NOT NULL
     );
   `,
 }
