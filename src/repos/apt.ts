@@ -219,6 +219,33 @@ const sameEntries = (a: ReleaseIndex, b: ReleaseIndex): boolean => {
   return key(a) === key(b)
 }
 
+/**
+ * The component an index belongs to: the Release component its path starts
+ * with (`main/binary-amd64/Packages` → `main`), or without a Components
+ * field, the path before `binary-<arch>/`.
+ */
+const componentOf = (indexPath: string, components: readonly string[]): string | null => {
+  const named = components.find((c) => indexPath.startsWith(`${c}/`))
+  if (named) return named
+  if (components.length) return null
+  const m = /^(.+?)\/binary-[^/]+\/Packages$/.exec(indexPath)
+  return m ? m[1]! : null
+}
+
+/** What may go on a sources `Components:` line. */
+const SAFE_COMPONENT = /^[A-Za-z0-9._+/-]+$/
+
+/**
+ * Components as a sources entry names them. A suite path such as
+ * `bookworm/updates` has its Release name `updates/main`, and sources name
+ * it `main`, as apt joins the two.
+ */
+export const sourcesComponents = (suite: string, components: readonly string[]): string[] => {
+  const last = suite.slice(suite.lastIndexOf('/') + 1)
+  const out = components.map((c) => (suite.includes('/') && c.startsWith(`${last}/`) ? c.slice(last.length + 1) : c)).filter((c) => SAFE_COMPONENT.test(c))
+  return [...new Set(out)]
+}
+
 /** Reads an apt tree's Release and Packages indexes and plans its checks. */
 export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
   const plan: IndexPlan = { checks: [], problems: [], notes: [], packages: 0, indexFiles: 0 }
@@ -263,6 +290,7 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
   }
 
   const seen = new Set<string>()
+  const mirrored = new Set<string>()
   for (const [base, variants] of groups) {
     const present: Array<{ entry: ReleaseEntry; path: string }> = []
     for (const v of variants) {
@@ -293,6 +321,8 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
       }
       continue
     }
+    const component = componentOf(base, release?.components ?? [])
+    if (component) mirrored.add(component)
     // Read the plain index if it is there, else the .gz; apt checks the
     // uncompressed bytes against the plain entry too, so do that here.
     const plainEntry = variants.find((v) => v.path === base)
@@ -339,5 +369,6 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
       plan.checks.push(check)
     }
   }
+  if (release) plan.components = release.components.length ? release.components.filter((c) => mirrored.has(c)) : [...mirrored]
   return plan
 }

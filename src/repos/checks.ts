@@ -198,6 +198,8 @@ export interface IndexPlan {
   notes: string[]
   packages: number
   indexFiles: number
+  /** apt: the components the Release names whose Packages indexes are mirrored, in its order. */
+  components?: string[]
 }
 
 /**

@@ -12,14 +12,20 @@
  * - flat apt: a directory holding `Packages`, `Packages.gz` or `Packages.xz`
  *   (with or without a Release) outside any `dists/`.
  *
+ * Each tree's signing key, when it publishes one, is found beside it
+ * (keys.ts); an apt suite's components are those its Release names whose
+ * indexes are mirrored (apt.ts). Node set-up writes both into the sources
+ * it hands out.
+ *
  * Checking plans each tree from its indexes (yum.ts, apt.ts) and runs the
  * file checks (checks.ts). `PackageTrees` keeps the latest reports for the
  * server (inventory, readiness) and `outpost verify --repos`.
  */
 import { readdir, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
-import { planApt } from './apt.js'
+import { planApt, sourcesComponents } from './apt.js'
 import { runFileChecks, type CheckContext, type FileCheck, type IndexPlan, type TreeProblem } from './checks.js'
+import { findSigningKey } from './keys.js'
 import { isDir, isFile } from './probe.js'
 import { mountRoots, type FileRootSpec, type SymlinkPolicy } from './roots.js'
 import { encodeSegment } from './safe-path.js'
@@ -40,6 +46,8 @@ export interface PackageTree {
   suite: string | null
   /** apt: the directory holding Release / InRelease / Packages. */
   releaseDir: string | null
+  /** URL path of the signing key the tree publishes (keys.ts), or null. */
+  signingKey: string | null
 }
 
 export interface TreeReport {
@@ -47,6 +55,10 @@ export interface TreeReport {
   url: string
   dir: string
   suite: string | null
+  /** apt suites: the components to name in a sources entry (mirrored ones only); empty otherwise. */
+  components: string[]
+  /** URL path of the tree's signing key, or null. */
+  signingKey: string | null
   /** Packages the indexes name (each file once). */
   packages: number
   /** Index files checked (repodata files; Packages files). */
@@ -117,20 +129,27 @@ export const detectTrees = async (roots: readonly FileRootSpec[], options: Detec
         continue
       }
       const names = new Set(entries.map((e) => e.name))
-      const base = { rootPrefix: root.prefix, rootPath: root.path, dir, url: urlOf(root.prefix, rel) }
+      const url = urlOf(root.prefix, rel)
+      const base = { rootPrefix: root.prefix, rootPath: root.path, dir, url }
+      const files = entries.filter((e) => e.isFile()).map((e) => e.name)
+      const signingKey = async (kind: TreeKind): Promise<string | null> => {
+        const key = await findSigningKey(kind, dir, files)
+        return key === null ? null : url + key.split('/').map(encodeSegment).join('/')
+      }
       if (names.has('repodata') && (await isFile(join(dir, 'repodata', 'repomd.xml')))) {
-        found.push({ ...base, kind: 'yum', suite: null, releaseDir: null })
+        found.push({ ...base, kind: 'yum', suite: null, releaseDir: null, signingKey: await signingKey('yum') })
         continue
       }
       if (names.has('dists') && (await isDir(join(dir, 'dists')))) {
         const suites = await findSuites(join(dir, 'dists'))
-        for (const suite of suites) found.push({ ...base, kind: 'apt', suite, releaseDir: join(dir, 'dists', ...suite.split('/')) })
+        const key = suites.length ? await signingKey('apt') : null
+        for (const suite of suites) found.push({ ...base, kind: 'apt', suite, releaseDir: join(dir, 'dists', ...suite.split('/')), signingKey: key })
         if (suites.length) continue
       }
       // A flat repository has a Packages index beside (or without) its Release.
-      const flatIndex = ['Packages', 'Packages.gz', 'Packages.xz'].some((n) => entries.some((e) => e.name === n && e.isFile()))
+      const flatIndex = ['Packages', 'Packages.gz', 'Packages.xz'].some((n) => files.includes(n))
       if (flatIndex && !rel.includes('dists')) {
-        found.push({ ...base, kind: 'apt', suite: null, releaseDir: dir })
+        found.push({ ...base, kind: 'apt', suite: null, releaseDir: dir, signingKey: await signingKey('apt') })
         continue
       }
       if (rel.length >= maxDepth) continue
@@ -203,6 +222,8 @@ export const checkTrees = async (roots: readonly FileRootSpec[], options: CheckT
       url: tree.url,
       dir: tree.dir,
       suite: tree.suite,
+      components: tree.suite ? sourcesComponents(tree.suite, plan.components ?? []) : [],
+      signingKey: tree.signingKey,
       packages: plan.packages,
       indexFiles: plan.indexFiles,
       packageBytes,

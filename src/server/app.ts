@@ -71,12 +71,16 @@ export const upstreamHosts = (layout: ServedLayout, config: OutpostConfig): stri
   return [...new Set(hosts)]
 }
 
-/** Detected trees as set-up needs them: one entry per tree, an apt tree's suites together. */
+/**
+ * Detected trees as set-up needs them: one entry per tree, an apt tree's
+ * suites together, each with the components it mirrors; the signing key the
+ * tree publishes, if any.
+ */
 export const setupTrees = (reports: readonly TreeReport[]): SetupTree[] => {
   const byUrl = new Map<string, SetupTree>()
   for (const r of reports) {
-    const tree = byUrl.get(r.url) ?? { kind: r.kind, urlPath: r.url }
-    if (r.suite) tree.suites = [...(tree.suites ?? []), r.suite]
+    const tree: SetupTree = byUrl.get(r.url) ?? { kind: r.kind, urlPath: r.url, ...(r.signingKey ? { keyUrl: r.signingKey } : {}) }
+    if (r.suite) tree.suites = [...(tree.suites ?? []), { name: r.suite, components: r.components }]
     byUrl.set(r.url, tree)
   }
   return [...byUrl.values()]

@@ -70,7 +70,7 @@ describe('package managers use the sources bootstrap.sh wrote', () => {
     await buildAptTree(join(dir, 'work-apt'), join(dir, 'trees', 'debian'), arch)
     const trees: SetupTree[] = [
       { kind: 'yum', urlPath: '/rocky/9/os/' },
-      { kind: 'apt', urlPath: '/debian/', suites: ['bookworm'], components: ['main'] },
+      { kind: 'apt', urlPath: '/debian/', suites: [{ name: 'bookworm', components: ['main'] }] },
     ]
     const db = openDb(':memory:')
     const app = new Hono()

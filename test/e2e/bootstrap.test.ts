@@ -161,8 +161,8 @@ describe('bootstrap.sh picks files by OS family', () => {
   const TREES: SetupTree[] = [
     { kind: 'yum', urlPath: '/centos/7/os/x86_64/' },
     { kind: 'yum', urlPath: '/rocky/9/os/' },
-    { kind: 'apt', urlPath: '/debian/', suites: ['bookworm'], components: ['main'], keyUrl: '/debian/outpost.asc' },
-    { kind: 'apt', urlPath: '/ubuntu/', suites: ['jammy'] },
+    { kind: 'apt', urlPath: '/debian/', suites: [{ name: 'bookworm', components: ['main'] }], keyUrl: '/debian/outpost.asc' },
+    { kind: 'apt', urlPath: '/ubuntu/', suites: [{ name: 'jammy' }] },
   ]
   let dir: string
   let url: string

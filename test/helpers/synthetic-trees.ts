@@ -62,10 +62,18 @@ export interface SyntheticApt {
   packages: string[]
 }
 
-/** `dists/<suite>/Release` with Packages and Packages.gz for each arch (only the first arch's directory is written when `partial`). */
-export const writeAptTree = (dir: string, options: { suite?: string; archs?: string[]; partial?: boolean; flat?: boolean } = {}): SyntheticApt => {
+/**
+ * `dists/<suite>/Release` with Packages and Packages.gz for each arch (only the first arch's directory is written when `partial`),
+ * in each of `components` (default `main`); `unmirrored` components are listed in the Release, with their indexes, but not written.
+ */
+export const writeAptTree = (
+  dir: string,
+  options: { suite?: string; archs?: string[]; partial?: boolean; flat?: boolean; components?: string[]; unmirrored?: string[] } = {},
+): SyntheticApt => {
   const suite = options.suite ?? 'bookworm'
   const archs = options.archs ?? ['amd64']
+  const components = options.components ?? ['main']
+  const unmirrored = options.unmirrored ?? []
   const debs = ['pool/main/a/alpha/alpha_1.0_all.deb', 'pool/main/b/beta/beta_2.0_all.deb'].map((f) => (options.flat ? f.split('/').pop()! : f))
   const stanzas = debs.map((f, i) => {
     const data = put(join(dir, f), randomBytes(800 + i))
@@ -74,15 +82,17 @@ export const writeAptTree = (dir: string, options: { suite?: string; archs?: str
   const packages = Buffer.from(stanzas.join('\n'))
   const releaseDir = options.flat ? dir : join(dir, 'dists', ...suite.split('/'))
   const lines: string[] = []
-  archs.forEach((arch, i) => {
-    const sub = options.flat ? '' : `main/binary-${arch}/`
-    const gz = gzipSync(packages)
-    if (!options.partial || i === 0) {
-      put(join(releaseDir, `${sub}Packages`), packages)
-      put(join(releaseDir, `${sub}Packages.gz`), gz)
-    }
-    lines.push(` ${sha256(packages)} ${packages.length} ${sub}Packages`, ` ${sha256(gz)} ${gz.length} ${sub}Packages.gz`)
-  })
-  put(join(releaseDir, 'Release'), `Suite: ${suite}\nComponents: main\nArchitectures: ${archs.join(' ')}\nSHA256:\n${lines.join('\n')}\n`)
+  for (const component of options.flat ? [''] : [...components, ...unmirrored]) {
+    archs.forEach((arch, i) => {
+      const sub = options.flat ? '' : `${component}/binary-${arch}/`
+      const gz = gzipSync(packages)
+      if ((!options.partial || i === 0) && !unmirrored.includes(component)) {
+        put(join(releaseDir, `${sub}Packages`), packages)
+        put(join(releaseDir, `${sub}Packages.gz`), gz)
+      }
+      lines.push(` ${sha256(packages)} ${packages.length} ${sub}Packages`, ` ${sha256(gz)} ${gz.length} ${sub}Packages.gz`)
+    })
+  }
+  put(join(releaseDir, 'Release'), `Suite: ${suite}\nComponents: ${[...components, ...unmirrored].join(' ')}\nArchitectures: ${archs.join(' ')}\nSHA256:\n${lines.join('\n')}\n`)
   return { dir, packages: debs }
 }

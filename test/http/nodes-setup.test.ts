@@ -1,11 +1,12 @@
 /** /setup/ over a real socket: the files, the script, the Host they are rendered for. */
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import http from 'node:http'
 import request from 'supertest'
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js'
+import { writeAptTree, writeYumTree } from '../helpers/synthetic-trees.js'
 
 
 /** A GET with the Host header exactly as given. */
@@ -120,4 +121,47 @@ test('time off: no chrony.conf, and the script says so', async (t) => {
   const script = await request(s.url).get('/setup/bootstrap.sh').expect(200)
   assert.match(script.text, /^NTP_PORT=''$/m)
   assert.doesNotMatch(script.text, /^chrony /m)
+})
+
+test('package trees under the file roots: their components and signing keys reach the sources', async (t) => {
+  const dir = tempDir()
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZfake\n-----END PGP PUBLIC KEY BLOCK-----\n'
+  const root = join(dir, 'nginx')
+  writeAptTree(join(root, 'debian'), { components: ['main', 'contrib'], unmirrored: ['non-free'] })
+  writeFileSync(join(root, 'debian', 'archive-keyring.asc'), KEY)
+  writeAptTree(join(root, 'ubuntu'), { suite: 'jammy' })
+  writeYumTree(join(root, 'rocky', '9', 'os'))
+  writeFileSync(join(root, 'rocky', '9', 'os', 'RPM-GPG-KEY-Rocky-9'), KEY)
+  const s = await startTestServer({ files: { roots: [`/=${root}`] } })
+  t.after(() => s.close())
+  await s.running.scanned
+  await s.running.packageTrees.check()
+
+  const debian = await request(s.url).get('/setup/apt/outpost-debian-bookworm.sources').expect(200)
+  assert.equal(
+    debian.text,
+    [
+      `# /etc/apt/sources.list.d/outpost-debian-bookworm.sources, from Outpost (${s.url}/setup/).`,
+      'Types: deb',
+      `URIs: ${s.url}/debian/`,
+      'Suites: bookworm',
+      'Components: main contrib',
+      'Signed-By: /etc/apt/keyrings/outpost-debian.asc',
+      '',
+    ].join('\n'),
+  )
+  // A tree without a key is trusted as it is; its components are what its Release names.
+  const ubuntu = await request(s.url).get('/setup/apt/outpost-ubuntu-jammy.sources').expect(200)
+  assert.match(ubuntu.text, /^Components: main\nTrusted: yes\n$/m)
+
+  const rocky = await request(s.url).get('/setup/yum/outpost-rocky-9-os.repo').expect(200)
+  assert.match(rocky.text, new RegExp(`^gpgcheck=1\ngpgkey=${s.url}/rocky/9/os/RPM-GPG-KEY-Rocky-9$`, 'm'))
+
+  // bootstrap.sh fetches the apt key from the tree, where the file root serves it.
+  const script = await request(s.url).get('/setup/bootstrap.sh').expect(200)
+  assert.match(script.text, /^apt-key \/debian\/archive-keyring\.asc \/etc\/apt\/keyrings\/outpost-debian\.asc debian bookworm \*$/m)
+  assert.equal((await request(s.url).get('/debian/archive-keyring.asc').expect(200)).text, readFileSync(join(root, 'debian', 'archive-keyring.asc'), 'utf8'))
+  const index = await request(s.url).get('/setup/').expect(200)
+  assert.match(index.text, /\/debian\/archive-keyring\.asc {2}→ {2}\/etc\/apt\/keyrings\/outpost-debian\.asc/)
 })

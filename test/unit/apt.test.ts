@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { packagesIndexes, parseDeb822, parsePackages, parseRelease, preferredChecksum, stripClearsign } from '../../src/repos/apt.js'
+import { packagesIndexes, parseDeb822, parsePackages, parseRelease, preferredChecksum, sourcesComponents, stripClearsign } from '../../src/repos/apt.js'
 import { IndexParseError, joinListed } from '../../src/repos/checks.js'
 
 // As apt-ftparchive 2.6 writes it.
@@ -115,4 +115,11 @@ test('paths from indexes cannot leave the tree', () => {
   assert.equal(joinListed('/srv/t', 'pool/a.deb'), '/srv/t/pool/a.deb')
   assert.equal(joinListed('/srv/t', './a.deb'), '/srv/t/a.deb')
   for (const bad of ['../x.deb', 'pool/../../x', '/etc/passwd', 'a\\b', 'a\u0000b', '', '.']) assert.equal(joinListed('/srv/t', bad), null, bad)
+})
+
+test('components as a sources entry names them', () => {
+  assert.deepEqual(sourcesComponents('bookworm', ['main', 'contrib']), ['main', 'contrib'])
+  assert.deepEqual(sourcesComponents('stretch/updates', ['updates/main', 'updates/contrib']), ['main', 'contrib'])
+  assert.deepEqual(sourcesComponents('bookworm', ['updates/main']), ['updates/main'], 'only a suite path is joined')
+  assert.deepEqual(sourcesComponents('bookworm', ['main', 'bad\nline', 'main']), ['main'])
 })

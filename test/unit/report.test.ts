@@ -8,6 +8,8 @@ const report = (over: Partial<TreeReport>): TreeReport => ({
   url: '/el/',
   dir: '/srv/el',
   suite: null,
+  components: [],
+  signingKey: null,
   packages: 2,
   indexFiles: 3,
   packageBytes: 100,

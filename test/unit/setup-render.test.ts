@@ -28,8 +28,8 @@ const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
 const TREES: SetupTree[] = [
   { kind: 'yum', urlPath: '/centos/7/os/x86_64/' },
   { kind: 'yum', urlPath: '/rocky/9.2/BaseOS/aarch64/os', keyUrl: '/rocky/RPM-GPG-KEY-Rocky-9' },
-  { kind: 'apt', urlPath: '/debian/', suites: ['bookworm', 'bookworm-updates'], components: ['main', 'contrib'], keyUrl: '/debian/outpost.asc' },
-  { kind: 'apt', urlPath: '/ubuntu/jammy/', suites: ['jammy'] },
+  { kind: 'apt', urlPath: '/debian/', suites: [{ name: 'bookworm', components: ['main', 'contrib'] }, { name: 'bookworm-updates', components: ['main', 'contrib'] }], keyUrl: '/debian/outpost.asc' },
+  { kind: 'apt', urlPath: '/ubuntu/jammy/', suites: [{ name: 'jammy' }] },
   { kind: 'apt', urlPath: '/files/kubernetes/deb' },
 ]
 
@@ -233,7 +233,7 @@ test('bootstrap.sh: carries its address and manifest, and is valid sh', () => {
 
 test('nothing that could break out of quoting reaches bootstrap.sh', () => {
   // Trees with unsafe paths are left out of the set-up altogether.
-  const ctx = buildSetupContext(input({ trees: [{ kind: 'yum', urlPath: "/x'; rm -rf /; '/" }, { kind: 'apt', urlPath: '/d/', suites: ['x'], keyUrl: '/k $(id)' }, TREES[0]!] }))
+  const ctx = buildSetupContext(input({ trees: [{ kind: 'yum', urlPath: "/x'; rm -rf /; '/" }, { kind: 'apt', urlPath: '/d/', suites: [{ name: 'x' }], keyUrl: '/k $(id)' }, TREES[0]!] }))
   const files = setupFiles(ctx)
   assert.deepEqual(files.filter((f) => f.kind === 'yum' || f.kind.startsWith('apt')).map((f) => f.url), ['/setup/yum/outpost-centos-7-os-x86_64.repo'])
   assert.ok(!renderBootstrap(ctx, files).includes('rm -rf /;'))

@@ -152,3 +152,28 @@ test('PackageTrees keeps the latest reports and joins a running check', async (t
   assert.equal(trees.state, 'done')
   assert.equal(trees.reports!.length, 1)
 })
+
+test('each tree reports its signing key and, per apt suite, the components it mirrors', async (t) => {
+  const base = setup(t)
+  const ARMORED = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZfake\n-----END PGP PUBLIC KEY BLOCK-----\n'
+  writeAptTree(join(base, 'debian'), { components: ['main', 'contrib'], unmirrored: ['non-free'] })
+  writeAptTree(join(base, 'debian'), { suite: 'stable/updates', components: ['updates/main'] })
+  writeFileSync(join(base, 'debian', 'archive-keyring.asc'), ARMORED)
+  writeAptTree(join(base, 'flat'), { flat: true })
+  writeFileSync(join(base, 'flat', 'Release.gpg'), '-----BEGIN PGP SIGNATURE-----\n\niHUEfake\n-----END PGP SIGNATURE-----\n')
+  writeYumTree(join(base, 'rocky', '9', 'os'))
+  writeFileSync(join(base, 'rocky', '9', 'os', 'RPM-GPG-KEY-Rocky-9'), ARMORED)
+  writeYumTree(join(base, 'el'))
+  const reports = await checkTrees([{ prefix: '/repo', path: base }])
+  assert.deepEqual(
+    reports.map((r) => [r.kind, r.url, r.suite, r.components, r.signingKey, r.ok]),
+    [
+      ['apt', '/repo/debian/', 'bookworm', ['main', 'contrib'], '/repo/debian/archive-keyring.asc', true],
+      ['apt', '/repo/debian/', 'stable/updates', ['main'], '/repo/debian/archive-keyring.asc', true],
+      ['yum', '/repo/el/', null, [], null, true],
+      ['apt', '/repo/flat/', null, [], null, true],
+      ['yum', '/repo/rocky/9/os/', null, [], '/repo/rocky/9/os/RPM-GPG-KEY-Rocky-9', true],
+    ],
+    JSON.stringify(reports.map((r) => r.problems)),
+  )
+})

@@ -7,16 +7,26 @@
  */
 import { isIP } from 'node:net'
 
-/** A yum or apt tree Outpost serves (produced by src/repos tree detection). */
+/** An apt suite as a sources entry names it. */
+export interface AptSuite {
+  /** The suite path under dists/: `bookworm`, `bookworm/updates`. */
+  name: string
+  /** The components to name (`main contrib`); `main` when none are known. */
+  components?: string[]
+}
+
+/**
+ * A yum or apt tree Outpost serves, as node set-up renders it: one per tree
+ * URL, an apt tree's suites together (built from src/repos tree detection
+ * by the server's setupTrees).
+ */
 export interface SetupTree {
   kind: 'yum' | 'apt'
   /** URL path of the tree on Outpost: `/centos/7/os/x86_64/`, `/debian/`. */
   urlPath: string
-  /** apt: the suites under dists/ (`bookworm`); none means a flat repository. */
-  suites?: string[]
-  /** apt: components (`main`). */
-  components?: string[]
-  /** URL path of the tree's signing key on Outpost, when it carries one. */
+  /** apt: the suites under dists/; none means a flat repository. */
+  suites?: AptSuite[]
+  /** URL path of the tree's signing key on Outpost, when it publishes one (yum `gpgkey=`, apt `Signed-By:`). */
   keyUrl?: string
   /** Which nodes the tree is for; inferred from urlPath when absent. */
   os?: string

@@ -106,8 +106,14 @@ export const aptKeyDest = (tree: SetupTree, slug: string): string | null => {
   return `${APT_KEYRINGS_DIR}/outpost-${slug}.${ext === 'pgp' ? 'gpg' : ext}`
 }
 
-/** One `.sources` file per suite (`null` for a flat repository). */
-export const aptSuitesOf = (tree: SetupTree): (string | null)[] => (tree.suites?.length ? tree.suites : [null])
+/** One `.sources` file per suite, by name (`null` for a flat repository). */
+export const aptSuitesOf = (tree: SetupTree): (string | null)[] => (tree.suites?.length ? tree.suites.map((s) => s.name) : [null])
+
+/** The components a suite's sources entry names: those detection found, else `main`. */
+export const aptComponentsOf = (tree: SetupTree, suite: string): string[] => {
+  const known = tree.suites?.find((s) => s.name === suite)?.components
+  return known?.length ? known : ['main']
+}
 
 export const aptSourcesName = (slug: string, suite: string | null): string =>
   suite ? `outpost-${slug}-${suite.replace(/[^A-Za-z0-9._-]+/g, '-')}` : `outpost-${slug}`
@@ -121,7 +127,7 @@ export const renderAptSources = (ctx: SetupContext, tree: SetupTree, slug: strin
     `URIs: ${dirUrl(ctx.baseUrl, tree.urlPath)}`,
     // A flat repository is named by the suite "./" and has no components.
     `Suites: ${suite ?? './'}`,
-    ...(suite ? [`Components: ${(tree.components?.length ? tree.components : ['main']).join(' ')}`] : []),
+    ...(suite ? [`Components: ${aptComponentsOf(tree, suite).join(' ')}`] : []),
     // An unsigned tree must be trusted explicitly, or apt refuses it.
     ...(key ? [`Signed-By: ${key}`] : ['Trusted: yes']),
   ]
