@@ -15,6 +15,7 @@
 import { stringify as toYaml } from 'yaml'
 import { GROUP_LABELS, groupsOf } from './checkin.js'
 import type { NodeRecord } from './store.js'
+import { table } from './text.js'
 
 export interface Thresholds {
   offsetMs: number
@@ -133,16 +134,12 @@ export const formatAge = (seconds: number): string => {
   return `${Math.floor(seconds / 86_400)}d ago`
 }
 
-const table = (rows: string[][]): string => {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n')
-}
-
 export const renderNodesText = (view: NodesView): string => {
   const { offsetMs, staleAfterS } = view.thresholds
   const head = `# ${view.count} node(s), ${view.flagged} flagged; ${view.now}. Flags: SKEW = clock off by more than ${offsetMs} ms, STALE = no check-in for ${staleAfterS} s.`
   if (!view.nodes.length) return `${head}\n# No node has checked in yet: curl -fsSL <outpost>/setup/bootstrap.sh | sh\n`
-  const rows = [['HOSTNAME', 'ADDRESS', 'OS', 'ARCH', 'RUNTIME', 'LAST SEEN', 'CLOCK', 'NTP', 'GROUPS', 'FLAGS']]
+  const header = ['HOSTNAME', 'ADDRESS', 'OS', 'ARCH', 'RUNTIME', 'LAST SEEN', 'CLOCK', 'NTP', 'GROUPS', 'FLAGS']
+  const rows: string[][] = []
   for (const n of view.nodes) {
     rows.push([
       n.hostname,
@@ -157,7 +154,7 @@ export const renderNodesText = (view: NodesView): string => {
       n.flags.map((f) => (f === 'clock-skew' ? 'SKEW' : 'STALE')).join(','),
     ])
   }
-  return `${head}\n${table(rows)}\n`
+  return `${head}\n${table(header, rows)}\n`
 }
 
 // ---- kubespray inventory ----------------------------------------------------

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { humanBytes, renderInventoryText, table } from '../../src/nodes/served-inventory.js'
+import { renderInventoryText } from '../../src/nodes/served-inventory.js'
+import { humanBytes, table } from '../../src/nodes/text.js'
 import { repositoryOfPath } from '../../src/catalog/watch.js'
 import { openDb, Misses, applySchema } from '../../src/catalog/index.js'
 import { MISSES_SCHEMA } from '../../src/catalog/schema.js'
