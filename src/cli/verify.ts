@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { buildLayout, verifyLayout } from '../server/index.js'
 import { checkTrees, formatReports, type CheckProgress } from '../repos/index.js'
-import { humanBytes } from '../nodes/served-inventory.js'
+import { humanBytes } from '../nodes/text.js'
 import { LAYOUT_KEYS, addConfigOptions, type ConfigFlags } from './options.js'
 import { commandConfig, fail } from './run.js'
 

@@ -10,9 +10,6 @@ import { HttpError, labelRoute, wantsText } from '../http/index.js'
 import type { Catalog, ServedInventory, MissKind, MissRow } from '../catalog/index.js'
 import { humanBytes, table } from './text.js'
 
-// The CLI's inventory output imports it from here.
-export { humanBytes } from './text.js'
-
 type Env = { Bindings: HttpBindings }
 
 const short = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12)
