@@ -22,7 +22,6 @@ import { checkTrees, formatReports, type CheckProgress } from './repos/index.js'
 import { buildDemoBundle, DEMO_IMAGES } from './demo/index.js'
 import cliProgress from 'cli-progress'
 import { buildLayout, silentLogger } from './server/index.js'
-import { CachedStore } from './registry-api/index.js'
 import { Catalog, openDb, applySchema } from './catalog/index.js'
 import { CATALOG_FILE } from './catalog/db.js'
 import { CATALOG_SCHEMA } from './catalog/schema.js'
@@ -270,8 +269,7 @@ addServeOptions(
     }
     const config = commandConfig(target ? { ...flags, bundle: resolve(target) } : flags)
     const layout = buildLayout(config)
-    const stores = layout.stores.stores.map((s) => (s instanceof CachedStore ? s.inner : s))
-    const catalog = new Catalog({ db: openDb(':memory:'), stores, fileRoots: layout.filesRoots, logger: silentLogger() })
+    const catalog = new Catalog({ db: openDb(':memory:'), stores: layout.stores.uncached, fileRoots: layout.filesRoots, logger: silentLogger() })
     await catalog.scan()
     process.stdout.write(renderInventoryText(catalog.inventory()))
     catalog.close()
@@ -449,12 +447,11 @@ addServeOptions(
         else process.stdout.write(formatReports(reports, { full, roots: layout.filesRoots.map((r) => r.path) }))
         process.exit(reports.some((r) => !r.ok) || missingRoots > 0 ? 1 : 0)
       }
-      const stores = layout.stores.stores.map((s) => (s instanceof CachedStore ? s.inner : s))
       const dbPath = join(config.data_dir, CATALOG_FILE)
       const db = existsSync(dbPath) ? openDb(config.data_dir) : undefined
       if (db) applySchema(db, CATALOG_SCHEMA)
       const bar = progressBar('verify')
-      const report = await verifyContent(stores, layout.filesRoots, db, (done, total) => bar.update(done, total))
+      const report = await verifyContent(layout.stores.uncached, layout.filesRoots, db, (done, total) => bar.update(done, total))
       bar.stop()
       db?.close()
       for (const p of report.problems) process.stdout.write(`${p.kind.toUpperCase()} ${p.path}: ${p.problem}\n`)

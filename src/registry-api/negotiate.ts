@@ -8,7 +8,7 @@
  * wildcard), is answered with the index's linux/amd64 child instead. A client
  * that sends no Accept, or `*` `/` `*`, gets the stored bytes.
  */
-import { LIST_TYPES, MANIFEST_TYPES, type Descriptor } from './media-types.js'
+import { LIST_TYPES, MANIFEST_TYPES, type Descriptor } from '../images/index.js'
 
 /**
  * Parses Accept into lower-case media types without parameters. Clients send

@@ -13,7 +13,6 @@ import {
   evaluateConditions,
   ifRangeAllows,
   labelRoute,
-  openFile,
   parseByteRange,
   readExactly,
   resolveByteRange,
@@ -22,13 +21,22 @@ import {
   SMALL_BODY_LIMIT,
   asBody,
 } from '../http/index.js'
+import {
+  OCI_INDEX,
+  artifactTypeOf,
+  isValidName,
+  parseDigest,
+  parseReference,
+  type Descriptor,
+  type Digest,
+  type ImageStore,
+  type ImageStores,
+  type NameResolver,
+  type StoredManifest,
+} from '../images/index.js'
 import { RegistryError } from './errors.js'
-import { isValidName, parseDigest, parseReference, parseV2Path, type Digest } from './grammar.js'
-import { ManifestCache, type StoredManifest } from './manifests.js'
-import { OCI_INDEX, artifactTypeOf, type Descriptor } from './media-types.js'
 import { parseAccept, pickDefaultPlatform, wantsPlatformChild } from './negotiate.js'
-import type { NameResolver } from './resolve.js'
-import type { ImageStore, ImageStores } from './store/index.js'
+import { parseV2Path } from './paths.js'
 
 export const API_VERSION_HEADER = 'Docker-Distribution-API-Version'
 export const API_VERSION = 'registry/2.0'
@@ -37,7 +45,6 @@ export interface RegistryApiOptions {
   stores: ImageStores
   resolver: NameResolver
   logger: Logger
-  manifests?: ManifestCache
   /** Called once per blob body sent (GET, 200 or 206). */
   onBlobServed?: (digest: string, bytes: number) => void
 }
@@ -86,7 +93,6 @@ const blobEtag = (digest: string): string => `"${digest}"`
 
 export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
   const { stores, resolver, logger } = options
-  const manifests = options.manifests ?? new ManifestCache()
   const app = new Hono<Env>()
 
   const locate = async (c: Ctx, name: string): Promise<Located> => {
@@ -104,7 +110,7 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
   }
 
   const loadManifest = async (loc: Located, digest: Digest): Promise<StoredManifest> => {
-    const result = await manifests.read(digest, loc.store.contentPath(digest))
+    const result = await loc.store.readManifest(digest)
     if (result.ok) return result.manifest
     if (result.reason !== 'missing') {
       logger.error({ repository: loc.repository, digest: digest.value, reason: result.reason, store: loc.store.label }, 'stored manifest refused')
@@ -158,8 +164,7 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
     const digest = parseDigest(rawDigest)
     if (!digest) throw new RegistryError('DIGEST_INVALID', { digest: rawDigest }, { message: 'invalid digest' })
     const loc = await locate(c, name)
-    const path = await loc.store.blobPath(loc.repository, digest)
-    const file = path ? await openFile(path) : null
+    const file = await loc.store.open(loc.repository, digest)
     if (!file) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.value })
     let handedOver = false
     try {
@@ -235,7 +240,7 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
     const wanted = c.req.query('artifactType')
     const found: Descriptor[] = []
     for (const digest of await loc.store.manifestDigests(loc.repository)) {
-      const result = await manifests.read(digest, loc.store.contentPath(digest))
+      const result = await loc.store.readManifest(digest)
       if (!result.ok || result.manifest.info.subject?.digest !== subject.value) continue
       const { info, bytes } = result.manifest
       const artifactType = artifactTypeOf(info)

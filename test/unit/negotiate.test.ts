@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { parseAccept, pickDefaultPlatform, wantsPlatformChild } from '../../src/registry-api/negotiate.js'
-import { DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, parseManifest } from '../../src/registry-api/media-types.js'
+import { DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, parseManifest } from '../../src/images/media-types.js'
 
 test('Accept from several lines or one comma list is one list', () => {
   assert.deepEqual(parseAccept([`${OCI_MANIFEST}`, `${DOCKER_MANIFEST}; q=0.9`]), [OCI_MANIFEST, DOCKER_MANIFEST])
