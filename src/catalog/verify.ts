@@ -10,12 +10,13 @@
  */
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { opendir, readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
 import type { Readable } from 'node:stream'
 import type { ImageStore } from '../images/index.js'
 import type { Db } from './db.js'
 import { rootLabel, type FileRootSource } from './index.js'
+import { walkFiles, type FileRow } from './scan.js'
 
 export interface VerifyProblem {
   kind: 'blob' | 'link' | 'file'
@@ -45,20 +46,6 @@ const hashStream = (stream: () => Readable, algorithm: string): Promise<string> 
   })
 
 const fileStream = (path: string) => (): Readable => createReadStream(path, { highWaterMark: 1024 * 1024 })
-
-const walk = async (dir: string, onFile: (path: string) => void | Promise<void>): Promise<void> => {
-  let handle
-  try {
-    handle = await opendir(dir)
-  } catch {
-    return
-  }
-  for await (const e of handle) {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) await walk(p, onFile)
-    else if (e.isFile()) await onFile(p)
-  }
-}
 
 interface Job {
   kind: 'blob' | 'file'
@@ -94,19 +81,21 @@ export const verifyContent = async (
   for (const store of stores) await storeJobs(store, jobs, problems)
   const recorded = db?.prepare('SELECT size, mtime, sha256 FROM files WHERE root = ? AND path = ?')
   for (const root of fileRoots) {
-    await walk(root.path, async (path) => {
-      if (path.endsWith('.sha256')) return
-      const st = await stat(path)
-      const job: Job = { kind: 'file', path, stream: fileStream(path), size: st.size, root, mtime: Math.floor(st.mtimeMs) }
+    const files: FileRow[] = []
+    await walkFiles(rootLabel(root), root.path, (rows) => files.push(...rows))
+    for (const file of files) {
+      if (file.path.endsWith('.sha256')) continue
+      const path = join(root.path, file.path)
+      const job: Job = { kind: 'file', path, stream: fileStream(path), size: file.size, root, mtime: file.mtime }
       const sidecar = await readFile(`${path}.sha256`, 'utf8').catch(() => undefined)
       const m = sidecar && SIDE_CAR.exec(sidecar.trim())
       if (m) job.expect = { algorithm: 'sha256', hex: m[1]!, source: `${relative(root.path, path)}.sha256` }
       else if (recorded) {
-        const row = recorded.get(rootLabel(root), relative(root.path, path).split(sep).join('/')) as { size: number; mtime: number; sha256: string | null } | undefined
-        if (row?.sha256 && row.size === st.size && row.mtime === job.mtime) job.expect = { algorithm: 'sha256', hex: row.sha256, source: 'the catalog (size and mtime unchanged)' }
+        const row = recorded.get(file.root, file.path) as { size: number; mtime: number; sha256: string | null } | undefined
+        if (row?.sha256 && row.size === file.size && row.mtime === file.mtime) job.expect = { algorithm: 'sha256', hex: row.sha256, source: 'the catalog (size and mtime unchanged)' }
       }
       jobs.push(job)
-    })
+    }
   }
   const total = jobs.reduce((n, j) => n + j.size, 0)
   let done = 0

@@ -6,6 +6,9 @@ import { createReadStream } from 'node:fs'
 import { opendir, readFile, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import type { Readable } from 'node:stream'
+import { openFile, type OpenedFile } from '../../http/index.js'
+import type { Digest } from '../grammar.js'
+import { readManifestFile, type ManifestReadResult } from '../manifests.js'
 import type { BlobStat, StoredBlob } from './types.js'
 import type { DigestParts } from './registry2-paths.js'
 
@@ -70,5 +73,37 @@ export async function* blobsUnder(blobsDir: string, nameOf: (relPath: string) =>
     if (!named) continue
     const st = await stat(path)
     yield { algorithm: named.algorithm, hex: named.hex, size: st.size, location: path, stream: () => streamFile(path) }
+  }
+}
+
+/**
+ * Reads of content kept one file per digest, as both layouts keep it: a
+ * store says where a digest's file is and whether a blob belongs to a
+ * repository; the reads are the same.
+ */
+export abstract class FileContent {
+  /** The file holding a digest's bytes. */
+  protected abstract contentPath(digest: Digest): string
+  /** Whether the blob belongs to the repository, by the layout's rule alone (no content I/O). */
+  abstract linksBlob(name: string, digest: Digest): Promise<boolean>
+
+  async stat(name: string, digest: Digest): Promise<BlobStat | null> {
+    return (await this.linksBlob(name, digest)) ? statFile(this.contentPath(digest)) : null
+  }
+
+  async open(name: string, digest: Digest): Promise<OpenedFile | null> {
+    return (await this.linksBlob(name, digest)) ? openFile(this.contentPath(digest)) : null
+  }
+
+  openContent(digest: Digest): Promise<OpenedFile | null> {
+    return openFile(this.contentPath(digest))
+  }
+
+  readManifest(digest: Digest): Promise<ManifestReadResult> {
+    return readManifestFile(this.contentPath(digest), digest)
+  }
+
+  readBlob(digest: Digest): Promise<Buffer | null> {
+    return readWhole(this.contentPath(digest))
   }
 }

@@ -14,14 +14,12 @@
 import { readFile, stat } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
-import { openFile, type OpenedFile } from '../../http/index.js'
 import { isValidName, isValidTag, parseDigest, type Digest } from '../grammar.js'
 import { normalizeUpstream } from '../resolve.js'
 import { isListType, parseManifest, type Descriptor } from '../media-types.js'
-import { readManifestFile, type ManifestReadResult } from '../manifests.js'
-import { blobsUnder, readWhole, statFile } from './disk.js'
+import { FileContent, blobsUnder } from './disk.js'
 import { REF_NAME, ociBlobOfPath, ociPathFor } from './oci-layout-paths.js'
-import type { BlobStat, DiskStore, ReferenceProblem, StoredBlob, WatchSpec } from './types.js'
+import type { DiskStore, ReferenceProblem, StoredBlob, WatchSpec } from './types.js'
 
 interface LayoutIndex {
   /** repository → tag → digest */
@@ -43,7 +41,7 @@ export const splitRefName = (refName: string, defaultRepo: string): { repo: stri
   return isValidName(repo) ? { repo, tag } : undefined
 }
 
-export class OciLayoutStore implements DiskStore {
+export class OciLayoutStore extends FileContent implements DiskStore {
   readonly label: string
   /** The layout's folder. */
   readonly rootDir: string
@@ -52,12 +50,13 @@ export class OciLayoutStore implements DiskStore {
   private cache: { key: string; index: LayoutIndex } | undefined
 
   constructor(root: string, name?: string) {
+    super()
     this.rootDir = resolve(root)
     this.name = name ?? basename(this.rootDir).toLowerCase()
     this.label = `oci-layout:${this.rootDir}`
   }
 
-  private contentPath(digest: Digest): string {
+  protected contentPath(digest: Digest): string {
     return ociPathFor(this.rootDir, { kind: 'blob', digest })
   }
 
@@ -147,26 +146,6 @@ export class OciLayoutStore implements DiskStore {
   /** Every blob of the layout belongs to every repository it holds. */
   linksBlob(name: string, _digest: Digest): Promise<boolean> {
     return this.hasRepository(name)
-  }
-
-  async stat(name: string, digest: Digest): Promise<BlobStat | null> {
-    return (await this.hasRepository(name)) ? statFile(this.contentPath(digest)) : null
-  }
-
-  async open(name: string, digest: Digest): Promise<OpenedFile | null> {
-    return (await this.hasRepository(name)) ? openFile(this.contentPath(digest)) : null
-  }
-
-  openContent(digest: Digest): Promise<OpenedFile | null> {
-    return openFile(this.contentPath(digest))
-  }
-
-  readManifest(digest: Digest): Promise<ManifestReadResult> {
-    return readManifestFile(this.contentPath(digest), digest)
-  }
-
-  readBlob(digest: Digest): Promise<Buffer | null> {
-    return readWhole(this.contentPath(digest))
   }
 
   blobs(): AsyncIterable<StoredBlob> {

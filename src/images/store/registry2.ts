@@ -5,10 +5,8 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { openFile, type OpenedFile } from '../../http/index.js'
 import { parseDigest, type Digest } from '../grammar.js'
-import { readManifestFile, type ManifestReadResult } from '../manifests.js'
-import { blobsUnder, exists, filesUnder, isMissing, readWhole, statFile } from './disk.js'
+import { FileContent, blobsUnder, exists, filesUnder, isMissing } from './disk.js'
 import {
   NON_TAG_FOLDERS,
   blobOfPath,
@@ -19,7 +17,7 @@ import {
   repositoryOfPath,
   type Registry2PathSpec,
 } from './registry2-paths.js'
-import type { BlobStat, DiskStore, ReferenceProblem, StoredBlob, WatchSpec } from './types.js'
+import type { DiskStore, ReferenceProblem, StoredBlob, WatchSpec } from './types.js'
 
 /** Reads a link file (`sha256:<hex>`); null when missing or malformed. */
 const readLink = async (path: string): Promise<Digest | null> => {
@@ -33,12 +31,13 @@ const readLink = async (path: string): Promise<Digest | null> => {
   return parseDigest(text.trim()) ?? null
 }
 
-export class Registry2Store implements DiskStore {
+export class Registry2Store extends FileContent implements DiskStore {
   readonly label: string
   /** The docker/registry/v2 folder. */
   readonly rootDir: string
 
   constructor(readonly root: string) {
+    super()
     this.rootDir = registry2Base(root)
     this.label = `registry2:${root}`
   }
@@ -47,7 +46,7 @@ export class Registry2Store implements DiskStore {
     return pathFor(this.rootDir, spec)
   }
 
-  private contentPath(digest: Digest): string {
+  protected contentPath(digest: Digest): string {
     return this.path({ kind: 'blobData', digest })
   }
 
@@ -125,26 +124,6 @@ export class Registry2Store implements DiskStore {
    */
   async linksBlob(name: string, digest: Digest): Promise<boolean> {
     return (await exists(this.path({ kind: 'layerLink', name, digest }))) || (await this.hasManifest(name, digest))
-  }
-
-  async stat(name: string, digest: Digest): Promise<BlobStat | null> {
-    return (await this.linksBlob(name, digest)) ? statFile(this.contentPath(digest)) : null
-  }
-
-  async open(name: string, digest: Digest): Promise<OpenedFile | null> {
-    return (await this.linksBlob(name, digest)) ? openFile(this.contentPath(digest)) : null
-  }
-
-  openContent(digest: Digest): Promise<OpenedFile | null> {
-    return openFile(this.contentPath(digest))
-  }
-
-  readManifest(digest: Digest): Promise<ManifestReadResult> {
-    return readManifestFile(this.contentPath(digest), digest)
-  }
-
-  readBlob(digest: Digest): Promise<Buffer | null> {
-    return readWhole(this.contentPath(digest))
   }
 
   blobs(): AsyncIterable<StoredBlob> {
