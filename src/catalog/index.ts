@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises'
 import { relative, sep } from 'node:path'
 import type { Logger } from 'pino'
-import type { ImageStore } from '../registry-api/store/types.js'
+import type { ImageStore } from '../images/index.js'
 import { applySchema, type Db } from './db.js'
 import { CATALOG_SCHEMA, MISSES_SCHEMA } from './schema.js'
 import { scanRepository, walkFiles, type FileRow, type ImageRow } from './scan.js'

@@ -5,12 +5,9 @@
  * transactions so a scan of 100,000 files never holds the event loop for
  * long (requests are served between batches).
  */
-import { createHash } from 'node:crypto'
-import { opendir, lstat, readFile } from 'node:fs/promises'
+import { opendir, lstat } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
-import type { ImageStore } from '../registry-api/store/types.js'
-import { parseDigest, type Digest } from '../registry-api/grammar.js'
-import { isListType, parseManifest, type ManifestInfo, type Platform } from '../registry-api/media-types.js'
+import { isListType, parseDigest, type Digest, type ImageStore, type ManifestInfo, type Platform } from '../images/index.js'
 
 export const BATCH_SIZE = 500
 const STAT_PARALLEL = 32
@@ -38,17 +35,10 @@ export interface FileRow {
 const platformName = (p: Platform | undefined): string | undefined =>
   p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : undefined
 
-/** Reads a manifest and checks its digest; undefined when missing, incomplete or corrupt. */
+/** Reads a manifest and checks its digest; undefined when missing, unreadable, incomplete or corrupt. */
 export const readVerifiedManifest = async (store: ImageStore, digest: Digest): Promise<{ bytes: Buffer; info: ManifestInfo } | undefined> => {
-  let bytes: Buffer
-  try {
-    bytes = await readFile(store.contentPath(digest))
-  } catch {
-    return undefined
-  }
-  if (createHash(digest.algorithm).update(bytes).digest('hex') !== digest.hex) return undefined
-  const info = parseManifest(bytes)
-  return info ? { bytes, info } : undefined
+  const result = await store.readManifest(digest).catch(() => undefined)
+  return result?.ok ? { bytes: result.manifest.bytes, info: result.manifest.info } : undefined
 }
 
 const imageSize = (bytes: Buffer, info: ManifestInfo, blobs: Array<{ digest: string; size: number }>): number => {
@@ -96,7 +86,7 @@ export const scanRepository = async (store: ImageStore, repository: string): Pro
     } else {
       size = imageSize(manifest.bytes, manifest.info, blobs)
       const config = manifest.info.config && parseDigest(manifest.info.config.digest)
-      const cfg = config && (await readFile(store.contentPath(config)).catch(() => undefined))
+      const cfg = config && (await store.readBlob(config).catch(() => undefined))
       if (cfg) {
         try {
           const doc = JSON.parse(cfg.toString('utf8')) as Platform

@@ -2,9 +2,10 @@
  * Keeps the catalog following the disk while operators copy content in.
  *
  * Folders are watched one fs.watch each (dir-watch.ts): file roots whole,
- * registry:2 trees only where tags live (not `_layers`, `revisions` or tag
- * history), changes coalesced per repository. OCI layouts are watched with
- * chokidar on their index.json.
+ * image stores where their watch spec says (a registry:2 tree only where
+ * tags live, changes coalesced per repository). A store that keeps its
+ * whole listing in one file (an OCI layout's index.json) is watched with
+ * chokidar on that file.
  * Changes to files arrive as their folders' events; a file is indexed once
  * its size and mtime have held still for STABLE_MS, so a half-copied file
  * is never listed.
@@ -12,28 +13,15 @@
 import { watch, type FSWatcher } from 'chokidar'
 import { existsSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import { join, relative, sep } from 'node:path'
+import { join } from 'node:path'
 import type { Logger } from 'pino'
-import { Registry2Store } from '../registry-api/store/registry2.js'
-import { OciLayoutStore } from '../registry-api/store/oci-layout.js'
-import type { ImageStore } from '../registry-api/store/types.js'
+import type { ImageStore, WatchChange } from '../images/index.js'
 import type { Catalog, FileRootSource } from './index.js'
 import { DirWatcher } from './dir-watch.js'
 
 export const STABLE_MS = 1000
 const DEBOUNCE_MS = 200
 const POLL_MS = 1000
-
-/** The repository a path under `repositories/` belongs to. */
-export const repositoryOfPath = (relPath: string): string | undefined => {
-  const parts = relPath.split(sep).join('/').split('/')
-  const cut = parts.findIndex((p) => p.startsWith('_'))
-  const name = (cut < 0 ? parts : parts.slice(0, cut)).join('/')
-  return name || undefined
-}
-
-/** Directories of a registry:2 repository tree that say nothing about tags. */
-const REGISTRY_SKIP = new Set(['_layers', 'revisions', 'index', '_uploads'])
 
 /** Temporary names of atomic writers (ours, rsync, curl -o …part). */
 export const isTemporaryName = (name: string): boolean => /\.tmp(-[0-9a-f]+)?$|^\.[^.].*\.[A-Za-z0-9]{6}$|\.part$/.test(name)
@@ -104,36 +92,31 @@ export const watchCatalog = (catalog: Catalog, stores: readonly ImageStore[], fi
     later(100, check)
   }
 
+  const onStoreChange = (store: ImageStore, change: WatchChange | undefined): void => {
+    if (!change) return
+    if (change.kind === 'repository') schedule(`${store.label}:${change.name}`, () => catalog.refreshRepository(store, change.name))
+    else if (change.kind === 'under') schedule(`${store.label}:new:${change.prefix}`, () => catalog.refreshRepositoriesUnder(store, change.prefix))
+    else schedule(`${store.label}:all`, async () => void (await catalog.scanImages(store)))
+  }
   for (const store of stores) {
-    const inner = (store as { inner?: ImageStore }).inner ?? store
-    if (inner instanceof Registry2Store) {
-      const repos = join(inner.base, 'repositories')
-      const onRepoEvent = (path: string): void => {
-        const repo = repositoryOfPath(relative(repos, path))
-        if (repo) schedule(`${store.label}:${repo}`, () => catalog.refreshRepository(store, repo))
-      }
+    const spec = store.watchSpec()
+    if (spec.kind === 'tree') {
       // Blobs need no watch: a tag whose manifest blob is not complete yet is
       // looked at again by the poll below until it is.
       const w = new DirWatcher(
-        repos,
+        spec.dir,
         {
-          onChange: (dir, name) => onRepoEvent(join(dir, name)),
-          onNewDir: (dir) => {
-            const prefix = relative(repos, dir).split(sep).join('/')
-            if (prefix.includes('/_')) onRepoEvent(dir)
-            else schedule(`${store.label}:new:${prefix}`, () => catalog.refreshRepositoriesUnder(store, prefix))
-          },
-          onRootGone: () => logger.warn({ store: store.label }, 'registry repositories folder is gone'),
+          onChange: (dir, name) => onStoreChange(store, spec.changeAt(join(dir, name), false)),
+          onNewDir: (dir) => onStoreChange(store, spec.changeAt(dir, true)),
+          onRootGone: () => logger.warn({ store: store.label, dir: spec.dir }, 'watched store folder is gone'),
           onError: (err) => logger.warn({ err, store: store.label }, 'watcher error'),
         },
-        (name) => REGISTRY_SKIP.has(name),
+        spec.skip,
       )
       readies.push(w.start())
       dirWatchers.push(w)
-    } else if (inner instanceof OciLayoutStore) {
-      track(watch(join(inner.root, 'index.json'), { ignoreInitial: true })).on('all', () =>
-        schedule(`${store.label}:layout`, async () => void (await catalog.scanImages(store))),
-      )
+    } else {
+      track(watch(spec.path, { ignoreInitial: true })).on('all', () => onStoreChange(store, { kind: 'all' }))
     }
   }
 

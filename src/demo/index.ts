@@ -10,7 +10,8 @@
  */
 import { existsSync, mkdirSync, rmSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
-import { Registry2Writer, makeImage, makeIndex, writeAtomic, OCI_INDEX } from './writer.js'
+import { OCI_INDEX, Registry2Writer, writeAtomic } from '../images/index.js'
+import { makeImage, makeIndex } from './images.js'
 
 export const DEMO_VERSION = '1'
 

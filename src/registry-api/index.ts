@@ -1,6 +1,3 @@
 export { registryApi, API_VERSION, API_VERSION_HEADER, type RegistryApiOptions } from './routes.js'
 export { RegistryError, OCI_ERRORS, errorBody, type OciErrorCode } from './errors.js'
-export { NameResolver, normalizeUpstream, requestedReference, type OriginEntry, type PrefixRule } from './resolve.js'
-export { parseV2Path } from './grammar.js'
-export { ImageStores, Registry2Store, OciLayoutStore, CachedStore, isOciLayout, type ImageStore } from './store/index.js'
-export { ManifestCache } from './manifests.js'
+export { parseV2Path, type V2Route } from './paths.js'

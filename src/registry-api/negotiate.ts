@@ -8,7 +8,7 @@
  * wildcard), is answered with the index's linux/amd64 child instead. A client
  * that sends no Accept, or `*` `/` `*`, gets the stored bytes.
  */
-import { LIST_TYPES, MANIFEST_TYPES, type Descriptor } from './media-types.js'
+import { LIST_TYPES, MANIFEST_TYPES, type Descriptor } from '../images/index.js'
 
 /** The media types a client names in Accept, read by the shared parser (q is not weighed: registry:2 does not). */
 export { acceptedTypes } from '../http/accept.js'

@@ -10,20 +10,28 @@ import type { Logger } from 'pino'
 import {
   evaluateConditions,
   labelRoute,
-  openFile,
   sendRepresentation,
   unsatisfiedRange,
   asBody,
   type Representation,
   type RepresentationAnswers,
 } from '../http/index.js'
+import {
+  OCI_INDEX,
+  artifactTypeOf,
+  isValidName,
+  parseDigest,
+  parseReference,
+  type Descriptor,
+  type Digest,
+  type ImageStore,
+  type ImageStores,
+  type NameResolver,
+  type StoredManifest,
+} from '../images/index.js'
 import { RegistryError } from './errors.js'
-import { isValidName, parseDigest, parseReference, parseV2Path, type Digest } from './grammar.js'
-import { ManifestCache, type StoredManifest } from './manifests.js'
-import { OCI_INDEX, artifactTypeOf, type Descriptor } from './media-types.js'
 import { acceptedTypes, pickDefaultPlatform, wantsPlatformChild } from './negotiate.js'
-import type { NameResolver } from './resolve.js'
-import type { ImageStore, ImageStores } from './store/index.js'
+import { parseV2Path } from './paths.js'
 
 export const API_VERSION_HEADER = 'Docker-Distribution-API-Version'
 export const API_VERSION = 'registry/2.0'
@@ -32,7 +40,6 @@ export interface RegistryApiOptions {
   stores: ImageStores
   resolver: NameResolver
   logger: Logger
-  manifests?: ManifestCache
   /** Called once per blob body sent (GET, 200 or 206). */
   onBlobServed?: (digest: string, bytes: number) => void
 }
@@ -85,7 +92,6 @@ interface BlobRepresentation extends Representation {
 
 export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
   const { stores, resolver, logger } = options
-  const manifests = options.manifests ?? new ManifestCache()
   const app = new Hono<Env>()
 
   // A blob's 304 and 412 carry every header of its 200 and no body; its 416 is an OCI error.
@@ -113,7 +119,7 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
   }
 
   const loadManifest = async (loc: Located, digest: Digest): Promise<StoredManifest> => {
-    const result = await manifests.read(digest, loc.store.contentPath(digest))
+    const result = await loc.store.readManifest(digest)
     if (result.ok) return result.manifest
     if (result.reason !== 'missing') {
       logger.error({ repository: loc.repository, digest: digest.value, reason: result.reason, store: loc.store.label }, 'stored manifest refused')
@@ -167,8 +173,7 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
     const digest = parseDigest(rawDigest)
     if (!digest) throw new RegistryError('DIGEST_INVALID', { digest: rawDigest }, { message: 'invalid digest' })
     const loc = await locate(c, name)
-    const path = await loc.store.blobPath(loc.repository, digest)
-    const file = path ? await openFile(path) : null
+    const file = await loc.store.open(loc.repository, digest)
     if (!file) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.value })
     const etag = blobEtag(digest.value)
     const headers: Record<string, string> = {
@@ -208,7 +213,7 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
     const wanted = c.req.query('artifactType')
     const found: Descriptor[] = []
     for (const digest of await loc.store.manifestDigests(loc.repository)) {
-      const result = await manifests.read(digest, loc.store.contentPath(digest))
+      const result = await loc.store.readManifest(digest)
       if (!result.ok || result.manifest.info.subject?.digest !== subject.value) continue
       const { info, bytes } = result.manifest
       const artifactType = artifactTypeOf(info)

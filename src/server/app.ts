@@ -7,7 +7,7 @@
  */
 import { Hono } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
-import { errorBody, RegistryError, registryApi, ManifestCache, API_VERSION, API_VERSION_HEADER } from '../registry-api/index.js'
+import { errorBody, RegistryError, registryApi, API_VERSION, API_VERSION_HEADER } from '../registry-api/index.js'
 import { errorReply, HttpError, labelRoute } from '../http/index.js'
 import { HTTPException } from 'hono/http-exception'
 import { filesRouter, type FileCache } from '../repos/index.js'
@@ -23,7 +23,7 @@ import type { Db } from '../catalog/db.js'
 import { nodesApi, NodeStore, DEFAULT_UPSTREAMS, type SetupSource } from '../nodes/index.js'
 import type { SetupTree } from '../nodes/setup/context.js'
 import type { TreeReport } from '../repos/index.js'
-import { normalizeUpstream } from '../registry-api/index.js'
+import { normalizeUpstream } from '../images/index.js'
 
 export interface AppOptions {
   layout: ServedLayout
@@ -137,7 +137,6 @@ export const createApp = (options: AppOptions): Hono<Env> => {
       stores: layout.stores,
       resolver: layout.resolver,
       logger: logger.child({ sub: 'registry' }),
-      manifests: new ManifestCache(),
       onBlobServed: (_digest, bytes) => {
         metrics.blobsServed.inc()
         metrics.blobBytes.inc(bytes)

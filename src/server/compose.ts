@@ -10,7 +10,7 @@ import { Catalog, openDb, applySchema, type Db } from '../catalog/index.js'
 import { CATALOG_FILE } from '../catalog/db.js'
 import { CATALOG_SCHEMA } from '../catalog/schema.js'
 import { verifyContent, type VerifyProgress } from '../catalog/verify.js'
-import { CachedStore, type ImageStore } from '../registry-api/index.js'
+import type { ImageStore } from '../images/index.js'
 import { ConfigError, type OutpostConfig } from './config.js'
 import { buildLayout, type ServedLayout } from './layout.js'
 import { silentLogger, type Logger } from './logger.js'
@@ -18,7 +18,7 @@ import { silentLogger, type Logger } from './logger.js'
 export { buildLayout, type ServedLayout }
 
 /** The image stores as the catalog reads them. */
-export const catalogStores = (layout: ServedLayout): ImageStore[] => layout.stores.stores.map((s) => (s instanceof CachedStore ? s.inner : s))
+export const catalogStores = (layout: ServedLayout): readonly ImageStore[] => layout.stores.uncached
 
 /** The catalog database under `data_dir` (catalog, misses, nodes), made when missing. */
 export const openCatalogDb = (config: OutpostConfig): Db => {

@@ -9,12 +9,13 @@ import { CertificateRenewer, prepareTls, secureContextOptions } from '../tls/ind
 import type { Logger } from './logger.js'
 import { Catalog } from '../catalog/index.js'
 import { watchCatalog } from '../catalog/watch.js'
-import { OciLayoutStore, Registry2Store, parseV2Path, requestedReference } from '../registry-api/index.js'
+import { parseV2Path } from '../registry-api/index.js'
+import { requestedReference } from '../images/index.js'
 import type { ReadinessCheck } from '../nodes/health.js'
 import { Metrics } from './metrics.js'
 import { BUILT_IN_PATHS, createApp } from './app.js'
 import { FileCache, PackageTrees, hiddenEntries } from '../repos/index.js'
-import { buildLayout, catalogStores, openCatalog, openCatalogDb, type ServedLayout } from './compose.js'
+import { buildLayout, openCatalog, openCatalogDb, type ServedLayout } from './compose.js'
 import { closeListener, listen, requestHandler, type Listener } from './listen.js'
 import { tlsSettingsOf } from './tls-settings.js'
 import type { ListenAddress, OutpostConfig } from './config.js'
@@ -131,10 +132,9 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
   }
   // One catalog database for the process (catalog, misses, nodes), closed on stop.
   const db = openCatalogDb(config)
-  const rawStores = catalogStores(layout)
   const catalog = openCatalog(layout, db, logger.child({ sub: 'catalog' }))
   const readiness: ReadinessCheck[] = [
-    ...rawStores.map((s) => readableCheck(`store ${s.label}`, s instanceof Registry2Store ? s.base : s instanceof OciLayoutStore ? s.root : '/')),
+    ...layout.stores.stores.map((s) => readableCheck(`store ${s.label}`, s.rootDir)),
     ...layout.filesRoots.map((r) => readableCheck(`files ${r.prefix}`, r.path)),
     { name: 'catalog scan', run: () => (catalog.firstScanComplete ? { ok: true } : { ok: false, detail: 'first scan still running' }) },
     {
@@ -198,7 +198,7 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
   tls?.start()
   // Serving starts now; the catalog scan, the watchers and the package tree
   // checks (which stat every package) run beside it.
-  const watcher = watchCatalog(catalog, rawStores, layout.filesRoots, logger.child({ sub: 'watch' }))
+  const watcher = watchCatalog(catalog, layout.stores.uncached, layout.filesRoots, logger.child({ sub: 'watch' }))
   const scanned = catalog.scan().catch((err) => logger.error({ err }, 'catalog scan failed'))
   const treesChecked = scanned.then(() => packageTrees.check()).then(
     (reports) => {

@@ -7,15 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import {
-  ImageStores,
-  NameResolver,
-  OciLayoutStore,
-  Registry2Store,
-  CachedStore,
-  type ImageStore,
-  type OriginEntry,
-} from '../registry-api/index.js'
+import { ImageStores, NameResolver, OciLayoutStore, Registry2Store, type OriginEntry } from '../images/index.js'
 import type { OutpostConfig } from './config.js'
 import { ConfigError } from './config.js'
 
@@ -64,10 +56,10 @@ export const buildLayout = (config: OutpostConfig): ServedLayout => {
     const origin = join(config.bundle, 'images_origin.yaml')
     if (existsSync(origin)) originFiles.unshift(origin)
   }
-  const stores: ImageStore[] = [
+  const stores = [
     ...registryRoots.map((root) => new Registry2Store(root)),
     ...config.registry.oci_layouts.map((l) => new OciLayoutStore(l.path, l.name)),
-  ].map((store) => new CachedStore(store))
+  ]
   const origins = originFiles.flatMap(readImagesOrigin)
   return {
     stores: new ImageStores(stores),

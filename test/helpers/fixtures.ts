@@ -5,18 +5,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import {
-  Registry2Writer,
-  OciLayoutWriter,
-  makeImage,
-  makeIndex,
-  blobOf,
-  OCI_INDEX,
-  OCI_MANIFEST,
-  DOCKER_LIST,
-  type Blob,
-  type ImageParts,
-} from '../../src/demo/writer.js'
+import { Registry2Writer, OciLayoutWriter, OCI_INDEX, OCI_MANIFEST, DOCKER_LIST } from '../../src/images/index.js'
+import { makeImage, makeIndex, blobOf, type Blob, type ImageParts } from '../../src/demo/images.js'
 
 export interface Fixture {
   root: string

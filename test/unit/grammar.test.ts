@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { isValidName, isValidTag, parseDigest, parseReference, parseV2Path } from '../../src/registry-api/grammar.js'
+import { isValidName, isValidTag, parseDigest, parseReference } from '../../src/images/grammar.js'
+import { parseV2Path } from '../../src/registry-api/paths.js'
 
 const HEX = 'a'.repeat(64)
 

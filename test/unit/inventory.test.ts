@@ -2,10 +2,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { renderInventoryText } from '../../src/nodes/served-inventory.js'
 import { humanBytes, table } from '../../src/nodes/text.js'
-import { repositoryOfPath } from '../../src/catalog/watch.js'
+import { repositoryOfPath } from '../../src/images/store/registry2-paths.js'
 import { openDb, Misses, applySchema } from '../../src/catalog/index.js'
 import { MISSES_SCHEMA } from '../../src/catalog/schema.js'
-import { requestedReference } from '../../src/registry-api/resolve.js'
+import { requestedReference } from '../../src/images/resolve.js'
 
 test('sizes and tables for people', () => {
   assert.equal(humanBytes(512), '512 B')

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pickDefaultPlatform, wantsPlatformChild } from '../../src/registry-api/negotiate.js'
-import { DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, parseManifest } from '../../src/registry-api/media-types.js'
+import { DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, parseManifest } from '../../src/images/media-types.js'
 
 test('an index goes to its amd64 child only for clients that accept manifests but no list', () => {
   assert.equal(wantsPlatformChild(OCI_INDEX, [DOCKER_MANIFEST, OCI_MANIFEST]), true)

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { NameResolver, normalizeUpstream } from '../../src/registry-api/resolve.js'
+import { NameResolver, normalizeUpstream } from '../../src/images/resolve.js'
 
 test('upstream references normalise like Docker names', () => {
   assert.equal(normalizeUpstream('nginx'), 'docker.io/library/nginx')

@@ -1,9 +1,6 @@
 /**
- * OCI image layouts (image-spec image-layout.md), read in place:
- *
- *   <root>/oci-layout            {"imageLayoutVersion": "1.0.0"}
- *   <root>/index.json            an image index; its manifests are the entry points
- *   <root>/blobs/<alg>/<hex>     content
+ * OCI image layouts (image-spec image-layout.md), read in place (layout:
+ * oci-layout-paths.ts).
  *
  * Tags come from the `org.opencontainers.image.ref.name` annotation of the
  * entries of index.json. A plain tag (`v1.2`) belongs to the layout's
@@ -16,13 +13,13 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
-import { basename, join, resolve } from 'node:path'
+import { basename, resolve } from 'node:path'
 import { isValidName, isValidTag, parseDigest, type Digest } from '../grammar.js'
 import { normalizeUpstream } from '../resolve.js'
 import { isListType, parseManifest, type Descriptor } from '../media-types.js'
-import type { ImageStore } from './types.js'
-
-export const REF_NAME = 'org.opencontainers.image.ref.name'
+import { FileContent, blobsUnder } from './disk.js'
+import { REF_NAME, ociBlobOfPath, ociPathFor } from './oci-layout-paths.js'
+import type { DiskStore, ReferenceProblem, StoredBlob, WatchSpec } from './types.js'
 
 interface LayoutIndex {
   /** repository → tag → digest */
@@ -30,9 +27,6 @@ interface LayoutIndex {
   /** repository → manifest digests listed in index.json for it */
   entries: Map<string, Digest[]>
 }
-
-/** Whether a folder is an OCI image layout. */
-export const isOciLayout = (dir: string): boolean => existsSync(join(dir, 'oci-layout')) && existsSync(join(dir, 'index.json'))
 
 /** Splits a ref.name into repository and tag; undefined when it is neither a tag nor `name:tag`. */
 export const splitRefName = (refName: string, defaultRepo: string): { repo: string; tag: string } | undefined => {
@@ -47,21 +41,28 @@ export const splitRefName = (refName: string, defaultRepo: string): { repo: stri
   return isValidName(repo) ? { repo, tag } : undefined
 }
 
-export class OciLayoutStore implements ImageStore {
+export class OciLayoutStore extends FileContent implements DiskStore {
   readonly label: string
-  readonly root: string
+  /** The layout's folder. */
+  readonly rootDir: string
+  /** The repository of plain tags. */
   readonly name: string
   private cache: { key: string; index: LayoutIndex } | undefined
 
   constructor(root: string, name?: string) {
-    this.root = resolve(root)
-    this.name = name ?? basename(this.root).toLowerCase()
-    this.label = `oci-layout:${this.root}`
+    super()
+    this.rootDir = resolve(root)
+    this.name = name ?? basename(this.rootDir).toLowerCase()
+    this.label = `oci-layout:${this.rootDir}`
+  }
+
+  protected contentPath(digest: Digest): string {
+    return ociPathFor(this.rootDir, { kind: 'blob', digest })
   }
 
   /** Parses index.json, once per change of its size or mtime. */
   private async index(): Promise<LayoutIndex> {
-    const path = join(this.root, 'index.json')
+    const path = ociPathFor(this.rootDir, { kind: 'index' })
     let key: string
     try {
       const st = await stat(path)
@@ -142,11 +143,33 @@ export class OciLayoutStore implements ImageStore {
     return [...out.values()]
   }
 
-  async blobPath(name: string, digest: Digest): Promise<string | null> {
-    return (await this.hasRepository(name)) ? this.contentPath(digest) : null
+  /** Every blob of the layout belongs to every repository it holds. */
+  linksBlob(name: string, _digest: Digest): Promise<boolean> {
+    return this.hasRepository(name)
   }
 
-  contentPath(digest: Digest): string {
-    return join(this.root, 'blobs', digest.algorithm, digest.hex)
+  blobs(): AsyncIterable<StoredBlob> {
+    return blobsUnder(ociPathFor(this.rootDir, { kind: 'blobs' }), ociBlobOfPath)
+  }
+
+  /** Entries of index.json (and the children of indexes among them) whose blobs are missing. */
+  async verifyReferences(): Promise<ReferenceProblem[]> {
+    const problems: ReferenceProblem[] = []
+    const location = ociPathFor(this.rootDir, { kind: 'index' })
+    for (const repo of await this.repositories()) {
+      for (const d of await this.manifestDigests(repo)) {
+        try {
+          await stat(this.contentPath(d))
+        } catch {
+          problems.push({ location, problem: `${repo}: refers to missing blob ${d.value}` })
+        }
+      }
+    }
+    return problems
+  }
+
+  /** index.json lists everything the layout holds: any change to it means reading it all again. */
+  watchSpec(): WatchSpec {
+    return { kind: 'file', path: ociPathFor(this.rootDir, { kind: 'index' }) }
   }
 }

@@ -6,19 +6,24 @@
  * catalog are served from memory under load, while content copied into a
  * root still shows up within seconds without a restart.
  *
- * Blob and manifest *contents* are never cached here: they are addressed by
- * digest (the manifest cache keeps bytes, the blob path is opened per
- * request).
+ * Blob contents are never cached: a blob is opened per request (whether
+ * it belongs to the repository is remembered). Manifest bytes are kept by
+ * digest in a ManifestCache, verified once; a store shares one with the
+ * other stores of its set (content addressed by digest is the same
+ * wherever it is stored). Everything else is forwarded as it is, so a
+ * caller never needs to know whether a store is wrapped.
  */
+import type { OpenedFile } from '../../http/index.js'
 import type { Digest } from '../grammar.js'
-import type { ImageStore } from './types.js'
+import { ManifestCache, type ManifestReadResult } from '../manifests.js'
+import type { BlobStat, DiskStore, ImageStore, ReferenceProblem, StoredBlob, WatchSpec } from './types.js'
 
 export interface CacheTtls {
   /** repositories() — the whole-tree walk behind _catalog. */
   repositoriesMs: number
   /** hasRepository, tags, resolveTag, manifestDigests. */
   lookupsMs: number
-  /** hasManifest and blobPath, positive answers only (links are rarely removed). */
+  /** hasManifest and whether a blob belongs to a repository (open), positive answers only (links are rarely removed). */
   linksMs: number
 }
 
@@ -79,15 +84,18 @@ export class TtlCache<V> {
 
 export class CachedStore implements ImageStore {
   readonly label: string
+  readonly rootDir: string
   private readonly repos: TtlCache<string[]>
   private readonly lookups: TtlCache<unknown>
   private readonly links: TtlCache<unknown>
 
   constructor(
-    readonly inner: ImageStore,
+    private readonly inner: DiskStore,
     ttls: CacheTtls = DEFAULT_TTLS,
+    private readonly manifests: ManifestCache = new ManifestCache(),
   ) {
     this.label = inner.label
+    this.rootDir = inner.rootDir
     this.repos = new TtlCache(ttls.repositoriesMs, 1)
     this.lookups = new TtlCache(ttls.lookupsMs)
     this.links = new TtlCache(ttls.linksMs)
@@ -117,11 +125,36 @@ export class CachedStore implements ImageStore {
     return this.links.through(`h:${name}@${digest.value}`, () => this.inner.hasManifest(name, digest), (v) => v === true) as Promise<boolean>
   }
 
-  blobPath(name: string, digest: Digest): Promise<string | null> {
-    return this.links.through(`b:${name}@${digest.value}`, () => this.inner.blobPath(name, digest), (v) => v !== null) as Promise<string | null>
+  private linksBlob(name: string, digest: Digest): Promise<boolean> {
+    return this.links.through(`b:${name}@${digest.value}`, () => this.inner.linksBlob(name, digest), (v) => v === true) as Promise<boolean>
   }
 
-  contentPath(digest: Digest): string {
-    return this.inner.contentPath(digest)
+  stat(name: string, digest: Digest): Promise<BlobStat | null> {
+    return this.inner.stat(name, digest)
+  }
+
+  /** The link answer from the cache, then one open and one fstat, as unwrapped. */
+  async open(name: string, digest: Digest): Promise<OpenedFile | null> {
+    return (await this.linksBlob(name, digest)) ? this.inner.openContent(digest) : null
+  }
+
+  readManifest(digest: Digest): Promise<ManifestReadResult> {
+    return this.manifests.read(digest, () => this.inner.readManifest(digest))
+  }
+
+  readBlob(digest: Digest): Promise<Buffer | null> {
+    return this.inner.readBlob(digest)
+  }
+
+  blobs(): AsyncIterable<StoredBlob> {
+    return this.inner.blobs()
+  }
+
+  verifyReferences(): Promise<ReferenceProblem[]> {
+    return this.inner.verifyReferences()
+  }
+
+  watchSpec(): WatchSpec {
+    return this.inner.watchSpec()
   }
 }

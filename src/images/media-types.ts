@@ -7,6 +7,12 @@ export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2
 export const DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+json'
 export const DOCKER_SCHEMA1_SIGNED = 'application/vnd.docker.distribution.manifest.v1+prettyjws'
 
+/** Config and layer types of the images Outpost writes (the demo bundle, test fixtures). */
+export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json'
+export const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip'
+export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json'
+export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip'
+
 export const LIST_TYPES: ReadonlySet<string> = new Set([OCI_INDEX, DOCKER_LIST])
 export const MANIFEST_TYPES: ReadonlySet<string> = new Set([
   OCI_MANIFEST,
