@@ -9,7 +9,7 @@ export const OCI_ERRORS = {
   BLOB_UPLOAD_INVALID: { status: 400, message: 'blob upload invalid' },
   BLOB_UPLOAD_UNKNOWN: { status: 404, message: 'blob upload unknown to registry' },
   DIGEST_INVALID: { status: 400, message: 'provided digest did not match uploaded content' },
-  MANIFEST_BLOB_UNKNOWN: { status: 404, message: 'manifest references a manifest or blob unknown to registry' },
+  MANIFEST_BLOB_UNKNOWN: { status: 400, message: 'manifest references a manifest or blob unknown to registry' },
   MANIFEST_INVALID: { status: 400, message: 'manifest invalid' },
   MANIFEST_UNKNOWN: { status: 404, message: 'manifest unknown to registry' },
   NAME_INVALID: { status: 400, message: 'invalid repository name' },
@@ -53,3 +53,15 @@ export interface OciErrorBody {
 export const errorBody = (err: RegistryError): OciErrorBody => ({
   errors: [{ code: err.code, message: err.message, ...(err.detail === undefined ? {} : { detail: err.detail }) }],
 })
+
+/**
+ * The response for a registry error: the JSON body, or for HEAD no body but
+ * the Content-Length and Content-Type the body would have (as a GET's).
+ */
+export const errorResponse = (err: RegistryError, method: string, headers: Record<string, string> = {}): Response => {
+  const text = JSON.stringify(errorBody(err))
+  return new Response(method === 'HEAD' ? null : text, {
+    status: err.status,
+    headers: { ...headers, ...err.headers, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) },
+  })
+}

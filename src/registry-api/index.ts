@@ -1,3 +1,3 @@
 export { registryApi, API_VERSION, API_VERSION_HEADER, type RegistryApiOptions } from './routes.js'
-export { RegistryError, OCI_ERRORS, errorBody, type OciErrorCode } from './errors.js'
+export { RegistryError, OCI_ERRORS, errorBody, errorResponse, type OciErrorCode } from './errors.js'
 export { parseV2Path, type V2Route } from './paths.js'

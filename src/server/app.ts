@@ -7,7 +7,7 @@
  */
 import { Hono } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
-import { errorBody, RegistryError, registryApi, API_VERSION, API_VERSION_HEADER } from '../registry-api/index.js'
+import { errorBody, errorResponse, RegistryError, registryApi, API_VERSION, API_VERSION_HEADER } from '../registry-api/index.js'
 import { errorReply, HttpError, labelRoute } from '../http/index.js'
 import { HTTPException } from 'hono/http-exception'
 import { filesRouter, type FileCache } from '../repos/index.js'
@@ -163,9 +163,9 @@ export const createApp = (options: AppOptions): Hono<Env> => {
 
   app.onError(function onError(err, c) {
     if (err instanceof RegistryError) {
-      const headers: Record<string, string> = { [API_VERSION_HEADER]: API_VERSION, ...err.headers }
+      const headers: Record<string, string> = { [API_VERSION_HEADER]: API_VERSION }
       if (c.res.headers.get('Allow')) headers.Allow = c.res.headers.get('Allow')!
-      return c.json(errorBody(err), err.status as 400, headers)
+      return errorResponse(err, c.req.method, headers)
     }
     if (err instanceof HTTPException) return errorReply(c, err)
     logger.error({ err, method: c.req.method, path: c.req.path }, 'request failed')

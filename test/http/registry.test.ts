@@ -262,7 +262,7 @@ describe('registry pull API', () => {
   test('errors: spec codes and statuses, never a 500', async () => {
     const cases: Array<[string, number, string]> = [
       ['/v2/library/multi/manifests/sha256:totallywrong', 400, 'DIGEST_INVALID'],
-      ['/v2/library/multi/manifests/bad$tag', 400, 'TAG_INVALID'],
+      ['/v2/library/multi/manifests/bad$tag', 404, 'MANIFEST_UNKNOWN'],
       ['/v2/library/multi/manifests/nope', 404, 'MANIFEST_UNKNOWN'],
       [`/v2/library/multi/manifests/${ZERO}`, 404, 'MANIFEST_UNKNOWN'],
       ['/v2/no/such/manifests/latest', 404, 'NAME_UNKNOWN'],

@@ -33,6 +33,8 @@ export const DEFAULT_TTLS: CacheTtls = { repositoriesMs: 5000, lookupsMs: 1000, 
 export class TtlCache<V> {
   private readonly map = new Map<string, { value: V; expires: number }>()
   private readonly inflight = new Map<string, Promise<V>>()
+  /** Bumped by `forget`: an answer computed across a change is not kept. */
+  private generation = 0
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries = 10_000,
@@ -62,14 +64,15 @@ export class TtlCache<V> {
     if (hit !== undefined) return hit
     const running = this.inflight.get(key)
     if (running) return running
+    const generation = this.generation
     const promise = compute().then(
       (value) => {
-        this.inflight.delete(key)
-        if (keep(value)) this.set(key, value)
+        if (this.inflight.get(key) === promise) this.inflight.delete(key)
+        if (keep(value) && generation === this.generation) this.set(key, value)
         return value
       },
       (err: unknown) => {
-        this.inflight.delete(key)
+        if (this.inflight.get(key) === promise) this.inflight.delete(key)
         throw err
       },
     )
@@ -78,7 +81,17 @@ export class TtlCache<V> {
   }
 
   clear(): void {
-    this.map.clear()
+    this.forget(() => true)
+  }
+
+  /**
+   * Drops the entries whose keys match, and every answer being computed (it
+   * may have read the disk before the change): the next read sees the disk.
+   */
+  forget(matches: (key: string) => boolean): void {
+    this.generation++
+    for (const key of [...this.map.keys()]) if (matches(key)) this.map.delete(key)
+    this.inflight.clear()
   }
 }
 
@@ -103,6 +116,19 @@ export class CachedStore implements ImageStore {
 
   repositories(): Promise<string[]> {
     return this.repos.through('all', () => this.inner.repositories())
+  }
+
+  /**
+   * Forgets what is remembered about a repository, after Outpost itself
+   * wrote to it: the change is served on the next request, not after the
+   * cache's lifetime.
+   */
+  forget(name: string): void {
+    // Keys are `<letter>:<name>` followed by nothing, `:<tag>` or `@<digest>`.
+    const about = (key: string): boolean => key.startsWith(name, 2) && (key.length === name.length + 2 || ':@'.includes(key[name.length + 2]!))
+    this.repos.clear()
+    this.lookups.forget(about)
+    this.links.forget(about)
   }
 
   hasRepository(name: string): Promise<boolean> {

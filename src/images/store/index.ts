@@ -1,11 +1,15 @@
 /**
- * Several stores at once, consulted in configuration order (as zot picks a
- * sub-store by prefix and falls back to the default): the first store that
- * holds a repository serves it.
+ * Several stores at once: the push root (when there is one) first, then
+ * the configured roots in configuration order. A repository is served
+ * across every store that holds it (view.ts): tags are the union, a tag
+ * resolves in the first store that has it.
  */
 import { ManifestCache } from '../manifests.js'
 import { CachedStore, DEFAULT_TTLS, type CacheTtls } from './cached.js'
+import { PushTarget } from './push.js'
+import type { Registry2WritableStore } from './registry2-writer.js'
 import type { DiskStore, ImageStore } from './types.js'
+import { RepositoryView } from './view.js'
 
 export type {
   ImageStore,
@@ -22,12 +26,18 @@ export type {
 export { Registry2Store } from './registry2.js'
 export { OciLayoutStore } from './oci-layout.js'
 export { CachedStore, TtlCache, DEFAULT_TTLS, type CacheTtls } from './cached.js'
+export { Registry2WritableStore, referencesOf, type WriteStep, type Registry2WriterOptions, type ManifestReferences } from './registry2-writer.js'
+export { ImageWriteError, isWriteError, type ImageWriteErrorKind } from './write-errors.js'
+export { RepositoryView } from './view.js'
+export { PushTarget } from './push.js'
 
 export interface ImageStoresOptions {
   /** How long lookups are remembered for requests. */
   ttls?: CacheTtls
   /** Verified manifest bytes, shared by every store of the set. */
   manifests?: ManifestCache
+  /** The writable registry:2 tree pushes go to, consulted before the others. */
+  push?: Registry2WritableStore
 }
 
 export class ImageStores {
@@ -38,19 +48,29 @@ export class ImageStores {
    * `outpost verify`, which must see each change as soon as it is made.
    */
   readonly uncached: readonly ImageStore[]
+  /** Writes into the push root; null when there is none (read-only). */
+  readonly push: PushTarget | null
 
   constructor(stores: readonly DiskStore[], options: ImageStoresOptions = {}) {
     const manifests = options.manifests ?? new ManifestCache()
-    this.uncached = stores
-    this.stores = stores.map((s) => new CachedStore(s, options.ttls ?? DEFAULT_TTLS, manifests))
+    const all: DiskStore[] = options.push ? [options.push, ...stores] : [...stores]
+    this.uncached = all
+    const cached = all.map((s) => new CachedStore(s, options.ttls ?? DEFAULT_TTLS, manifests))
+    this.stores = cached
+    this.push = options.push ? new PushTarget({ store: options.push, cached: cached[0]!, view: (name) => this.view(name) }) : null
   }
 
-  /** The first store holding the repository, or null. */
-  async locate(name: string): Promise<ImageStore | null> {
-    for (const store of this.stores) {
-      if (await store.hasRepository(name)) return store
-    }
-    return null
+  /** The repository across the stores holding it (possibly none). */
+  async view(name: string): Promise<RepositoryView> {
+    const holding: ImageStore[] = []
+    for (const store of this.stores) if (await store.hasRepository(name)) holding.push(store)
+    return new RepositoryView(name, holding)
+  }
+
+  /** The repository across the stores holding it, or null when none does. */
+  async locate(name: string): Promise<RepositoryView | null> {
+    const view = await this.view(name)
+    return view.stores.length ? view : null
   }
 
   /** Every repository of every store, once, sorted. */
@@ -60,10 +80,14 @@ export class ImageStores {
     return [...all].sort()
   }
 
-  /** Repository names held by more than one store, with the stores in the order they are consulted. */
+  /**
+   * Repository names held by more than one of the configured stores, with
+   * the stores in the order they are consulted (the push root sharing a name
+   * with them is what pushing to it is for, so it is left out).
+   */
   async duplicates(): Promise<Map<string, string[]>> {
     const seen = new Map<string, string[]>()
-    for (const store of this.stores) {
+    for (const store of this.push ? this.stores.slice(1) : this.stores) {
       for (const name of await store.repositories()) seen.set(name, [...(seen.get(name) ?? []), store.label])
     }
     return new Map([...seen].filter(([, labels]) => labels.length > 1))

@@ -9,9 +9,11 @@
  *     _manifests/tags/<tag>/index/<alg>/<hex>/link          tag history
  *     _manifests/revisions/<alg>/<hex>/link                 manifests of the repository
  *     _layers/<alg>/<hex>/link                              blobs linked to the repository
- *     _uploads/<id>/                                        push state
+ *     _uploads/<id>/data                                    bytes of an upload in progress
+ *     _uploads/<id>/startedat                               when it started (RFC 3339)
  *
- * A repository is any directory holding `_manifests`; folders whose names
+ * A repository is any directory holding `_manifests` or `_layers` (as
+ * docker-registry's catalog finds them by `_layers`); folders whose names
  * start with `_` are never part of a repository name. Names, tags and
  * digests are validated before they reach a path here (grammar.ts), so no
  * component can be `..`.
@@ -42,12 +44,19 @@ export type Registry2PathSpec =
   | { kind: 'repository'; name: string }
   | { kind: 'manifests'; name: string }
   | { kind: 'tags'; name: string }
+  | { kind: 'tag'; name: string; tag: string }
   | { kind: 'tagCurrentLink'; name: string; tag: string }
   | { kind: 'tagIndexLink'; name: string; tag: string; digest: DigestParts }
   | { kind: 'revisions'; name: string }
+  | { kind: 'revision'; name: string; digest: DigestParts }
   | { kind: 'revisionLink'; name: string; digest: DigestParts }
+  | { kind: 'layers'; name: string }
+  | { kind: 'layer'; name: string; digest: DigestParts }
   | { kind: 'layerLink'; name: string; digest: DigestParts }
   | { kind: 'uploads'; name: string }
+  | { kind: 'upload'; name: string; id: string }
+  | { kind: 'uploadData'; name: string; id: string }
+  | { kind: 'uploadStartedAt'; name: string; id: string }
 
 /** The path of one thing in the tree whose v2 folder is `base`. */
 export const pathFor = (base: string, spec: Registry2PathSpec): string => {
@@ -64,18 +73,32 @@ export const pathFor = (base: string, spec: Registry2PathSpec): string => {
       return join(base, 'repositories', spec.name, '_manifests')
     case 'tags':
       return join(base, 'repositories', spec.name, '_manifests', 'tags')
+    case 'tag':
+      return join(base, 'repositories', spec.name, '_manifests', 'tags', spec.tag)
     case 'tagCurrentLink':
       return join(base, 'repositories', spec.name, '_manifests', 'tags', spec.tag, 'current', 'link')
     case 'tagIndexLink':
       return join(base, 'repositories', spec.name, '_manifests', 'tags', spec.tag, 'index', spec.digest.algorithm, spec.digest.hex, 'link')
     case 'revisions':
       return join(base, 'repositories', spec.name, '_manifests', 'revisions')
+    case 'revision':
+      return join(base, 'repositories', spec.name, '_manifests', 'revisions', spec.digest.algorithm, spec.digest.hex)
     case 'revisionLink':
       return join(base, 'repositories', spec.name, '_manifests', 'revisions', spec.digest.algorithm, spec.digest.hex, 'link')
+    case 'layers':
+      return join(base, 'repositories', spec.name, '_layers')
+    case 'layer':
+      return join(base, 'repositories', spec.name, '_layers', spec.digest.algorithm, spec.digest.hex)
     case 'layerLink':
       return join(base, 'repositories', spec.name, '_layers', spec.digest.algorithm, spec.digest.hex, 'link')
     case 'uploads':
       return join(base, 'repositories', spec.name, '_uploads')
+    case 'upload':
+      return join(base, 'repositories', spec.name, '_uploads', spec.id)
+    case 'uploadData':
+      return join(base, 'repositories', spec.name, '_uploads', spec.id, 'data')
+    case 'uploadStartedAt':
+      return join(base, 'repositories', spec.name, '_uploads', spec.id, 'startedat')
   }
 }
 

@@ -31,6 +31,9 @@ const readLink = async (path: string): Promise<Digest | null> => {
   return parseDigest(text.trim()) ?? null
 }
 
+/** A repository is a folder holding one of these (docker-registry's catalog looks for `_layers`). */
+const REPOSITORY_MARKERS: ReadonlySet<string> = new Set(['_manifests', '_layers'])
+
 export class Registry2Store extends FileContent implements DiskStore {
   readonly label: string
   /** The docker/registry/v2 folder. */
@@ -60,7 +63,7 @@ export class Registry2Store extends FileContent implements DiskStore {
         if (isMissing(err)) return
         throw err
       }
-      if (entries.some((e) => e.name === '_manifests' && e.isDirectory())) out.push(prefix)
+      if (entries.some((e) => REPOSITORY_MARKERS.has(e.name) && e.isDirectory())) out.push(prefix)
       for (const e of entries) {
         if (!e.isDirectory() || e.name.startsWith('_')) continue
         await walk(join(dir, e.name), prefix ? `${prefix}/${e.name}` : e.name)
@@ -70,8 +73,8 @@ export class Registry2Store extends FileContent implements DiskStore {
     return out.filter((n) => n !== '').sort()
   }
 
-  hasRepository(name: string): Promise<boolean> {
-    return exists(this.path({ kind: 'manifests', name }))
+  async hasRepository(name: string): Promise<boolean> {
+    return (await exists(this.path({ kind: 'manifests', name }))) || (await exists(this.path({ kind: 'layers', name })))
   }
 
   async tags(name: string): Promise<string[] | null> {
@@ -111,8 +114,9 @@ export class Registry2Store extends FileContent implements DiskStore {
         if (!isMissing(err)) throw err
       }
       for (const hex of hexes) {
+        // docker-registry deletes a manifest by removing its link and leaves the folder.
         const d = parseDigest(`${alg}:${hex}`)
-        if (d) out.push(d)
+        if (d && (await exists(this.path({ kind: 'revisionLink', name, digest: d })))) out.push(d)
       }
     }
     return out

@@ -145,9 +145,17 @@ export interface UploadSession {
   readonly id: string
   /** Bytes received so far. */
   readonly size: number
-  /** Appends bytes; resolves with the new size. */
-  append(chunk: AsyncIterable<Uint8Array>): Promise<number>
-  /** Checks the bytes against `digest`, moves them into the blob store and links them into the repository. */
+  /**
+   * Appends bytes, whole or not at all; resolves with the new size.
+   * `offset` (where the chunk says it starts) must equal `size`, else
+   * nothing is read and an ImageWriteError `upload-range` is thrown;
+   * `length`, when given, must equal the bytes received (`size-mismatch`).
+   */
+  append(chunk: AsyncIterable<Uint8Array>, options?: { offset?: number; length?: number }): Promise<number>
+  /**
+   * Checks the bytes against `digest` (a mismatch ends the session), moves
+   * them into the blob store and links them into the repository.
+   */
   commit(digest: Digest): Promise<BlobStat>
   /** Throws the bytes away. */
   cancel(): Promise<void>
