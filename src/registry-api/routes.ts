@@ -8,11 +8,9 @@ import { Hono, type Context } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
 import type { Logger } from 'pino'
 import {
-  evaluateConditions,
   labelRoute,
   sendRepresentation,
   unsatisfiedRange,
-  asBody,
   type Representation,
   type RepresentationAnswers,
 } from '../http/index.js'
@@ -104,6 +102,15 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
     onBody: (blob, length) => options.onBlobServed?.(blob.digest, length),
   }
 
+  // A manifest's 304 and 412 carry its identifying headers and no body; it is always sent whole.
+  const manifestAnswers: RepresentationAnswers<Representation> = {
+    notModified: (m) => new Response(null, { status: 304, headers: m.headers }),
+    preconditionFailed: (m) => new Response(null, { status: 412, headers: m.headers }),
+    rangeNotSatisfiable: () => {
+      throw new Error('a manifest is sent whole: no range applies')
+    },
+  }
+
   const locate = async (c: Ctx, name: string): Promise<Located> => {
     if (!isValidName(name)) throw new RegistryError('NAME_INVALID', { name })
     const ns = c.req.query('ns') || undefined
@@ -157,15 +164,13 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
       manifest = await loadManifest(loc, ref.digest)
     }
     const etag = blobEtag(manifest.digest.value)
-    c.header('Docker-Content-Digest', manifest.digest.value)
-    c.header('ETag', etag)
-    c.header('Content-Type', manifest.info.mediaType)
-    const outcome = evaluateConditions({ ifNoneMatch: c.req.header('if-none-match'), ifMatch: c.req.header('if-match') }, { etag })
-    if (outcome === 'not-modified') return c.body(null, 304)
-    if (outcome === 'precondition-failed') return c.body(null, 412)
-    c.header('Content-Length', String(manifest.bytes.length))
-    if (c.req.method === 'HEAD') return c.body(null, 200)
-    return c.body(asBody(manifest.bytes), 200)
+    const headers: Record<string, string> = {
+      [API_VERSION_HEADER]: API_VERSION,
+      'Docker-Content-Digest': manifest.digest.value,
+      ETag: etag,
+      'Content-Type': manifest.info.mediaType,
+    }
+    return sendRepresentation(c, { etag, headers, body: manifest.bytes, ranges: false }, manifestAnswers)
   }
 
   const serveBlob = async (c: Ctx, name: string, rawDigest: string): Promise<Response> => {
