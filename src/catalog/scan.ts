@@ -70,7 +70,7 @@ export const scanRepository = async (store: ImageStore, repository: string): Pro
       return
     }
     const blobs: Array<{ digest: string; size: number }> = [{ digest: digest.value, size: manifest.bytes.length }]
-    let size = 0
+    let size: number
     const platforms: string[] = []
     if (isListType(manifest.info.mediaType)) {
       size = manifest.bytes.length
