@@ -7,6 +7,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs'
 import { opendir } from 'node:fs/promises'
+import { readFolder } from './folder.js'
 import { join } from 'node:path'
 
 export interface DirWatchEvents {
@@ -43,14 +44,8 @@ export class DirWatcher {
     if (this.closed || this.watchers.has(dir)) return
     if (!this.watchDir(dir)) return
     if (announce) this.events.onNewDir(dir)
-    let handle
-    try {
-      handle = await opendir(dir)
-    } catch {
-      return
-    }
-    const subdirs: string[] = []
-    for await (const e of handle) if (e.isDirectory() && !this.skip(e.name)) subdirs.push(join(dir, e.name))
+    const { dirs } = await readFolder(dir)
+    const subdirs = dirs.filter((name) => !this.skip(name)).map((name) => join(dir, name))
     for (const d of subdirs) await this.addTree(d, false)
   }
 

@@ -5,7 +5,8 @@
  * transactions so a scan of 100,000 files never holds the event loop for
  * long (requests are served between batches).
  */
-import { opendir, lstat } from 'node:fs/promises'
+import { lstat } from 'node:fs/promises'
+import { readFolder } from './folder.js'
 import { join, relative, sep } from 'node:path'
 import { isListType, parseDigest, type Digest, type ImageStore, type ManifestInfo, type Platform } from '../images/index.js'
 
@@ -69,7 +70,7 @@ export const scanRepository = async (store: ImageStore, repository: string): Pro
       return
     }
     const blobs: Array<{ digest: string; size: number }> = [{ digest: digest.value, size: manifest.bytes.length }]
-    let size = 0
+    let size: number
     const platforms: string[] = []
     if (isListType(manifest.info.mediaType)) {
       size = manifest.bytes.length
@@ -122,18 +123,9 @@ export const walkFiles = async (
     batch = []
   }
   const walk = async (dir: string): Promise<void> => {
-    let handle
-    try {
-      handle = await opendir(dir)
-    } catch {
-      return
-    }
-    const subdirs: string[] = []
-    const names: string[] = []
-    for await (const entry of handle) {
-      if (entry.isDirectory()) subdirs.push(join(dir, entry.name))
-      else if (entry.isFile()) names.push(entry.name)
-    }
+    const folder = await readFolder(dir)
+    const subdirs = folder.dirs.map((name) => join(dir, name))
+    const names = folder.files
     // lstat a folder's files together: the thread pool works in parallel.
     for (let i = 0; i < names.length; i += STAT_PARALLEL) {
       const slice = names.slice(i, i + STAT_PARALLEL)

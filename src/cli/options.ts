@@ -45,12 +45,13 @@ export const flagAttribute = (key: string): string => attribute(configKey(key))
 
 /** The flag layer, shaped like the config tree. A repeated flag gives a list, which replaces the file's. */
 export const flagLayer = (flags: ConfigFlags): Record<string, unknown> => {
-  const tree: Record<string, any> = {}
+  type Tree = { [key: string]: unknown }
+  const tree: Tree = {}
   for (const k of CONFIG_KEYS) {
     const value = k.flag ? flags[attribute(k)] : undefined
     if (value === undefined) continue
     let node = tree
-    for (const p of k.path.slice(0, -1)) node = node[p] ??= {}
+    for (const p of k.path.slice(0, -1)) node = (node[p] ??= {}) as Tree
     node[k.path[k.path.length - 1]!] = value
   }
   return tree

@@ -35,10 +35,14 @@ const runUntilSignal = (running: RunningServer, logger: Logger): void => {
   })
 }
 
-const mergeTrees = (a: Record<string, any>, b: Record<string, any>): Record<string, any> => {
-  const out: Record<string, any> = { ...a }
+type Tree = { [key: string]: unknown }
+const isTree = (v: unknown): v is Tree => !!v && typeof v === 'object' && !Array.isArray(v)
+
+const mergeTrees = (a: Tree, b: Tree): Tree => {
+  const out: Tree = { ...a }
   for (const [k, v] of Object.entries(b)) {
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && out[k] && typeof out[k] === 'object' ? mergeTrees(out[k], v) : v
+    const was = out[k]
+    out[k] = isTree(v) && isTree(was) ? mergeTrees(was, v) : v
   }
   return out
 }

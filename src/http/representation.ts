@@ -42,6 +42,8 @@ export interface Representation extends Validators {
   headers: Record<string, string>
   /** The whole body in memory, or the opened file to read it from. */
   body: Buffer | OpenedFile
+  /** False where Range does not apply (a manifest is always sent whole). Default true. */
+  ranges?: boolean
 }
 
 /**
@@ -101,7 +103,7 @@ export const sendRepresentation = async <R extends Representation>(c: Exchange, 
     let start = 0
     let end = size - 1
     let status = 200
-    const range = requestHeader(h, c, 'range')
+    const range = rep.ranges === false ? undefined : requestHeader(h, c, 'range')
     // If-Range (§13.1.5): a stale validator means "send it all", not an error.
     if (range && ifRangeAllows(requestHeader(h, c, 'if-range'), rep)) {
       const decision = resolveByteRange(parseByteRange(range), size)

@@ -22,7 +22,7 @@ export interface RegistryApiOptions {
    * access policy's answer for its listener and credentials. Default: no
    * request may (the API is read-only). Writes also need `stores.push`.
    */
-  canWrite?: (c: Context<any>) => boolean
+  canWrite?: (c: Ctx) => boolean
   /** `registry.delete`: a request that may write may also delete manifests, tags and blobs. */
   deletes?: boolean
 }

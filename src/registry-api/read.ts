@@ -4,11 +4,9 @@
  * validate, resolve the name to a repository view, ask it, send.
  */
 import {
-  evaluateConditions,
   labelRoute,
   sendRepresentation,
   unsatisfiedRange,
-  asBody,
   type Representation,
   type RepresentationAnswers,
 } from '../http/index.js'
@@ -77,6 +75,15 @@ export const readHandlers = (options: RegistryApiOptions) => {
     onBody: (blob, length) => options.onBlobServed?.(blob.digest, length),
   }
 
+  // A manifest's 304 and 412 carry its identifying headers and no body; it is always sent whole.
+  const manifestAnswers: RepresentationAnswers<Representation> = {
+    notModified: (m) => new Response(null, { status: 304, headers: m.headers }),
+    preconditionFailed: (m) => new Response(null, { status: 412, headers: m.headers }),
+    rangeNotSatisfiable: () => {
+      throw new Error('a manifest is sent whole: no range applies')
+    },
+  }
+
   const loadManifest = async (loc: Located, digest: Digest): Promise<StoredManifest> => {
     const result = await loc.view.readManifest(digest)
     if (result.ok) return result.manifest
@@ -111,15 +118,13 @@ export const readHandlers = (options: RegistryApiOptions) => {
       found = await loadManifest(loc, ref.digest)
     }
     const etag = blobEtag(found.digest.value)
-    c.header('Docker-Content-Digest', found.digest.value)
-    c.header('ETag', etag)
-    c.header('Content-Type', found.info.mediaType)
-    const outcome = evaluateConditions({ ifNoneMatch: c.req.header('if-none-match'), ifMatch: c.req.header('if-match') }, { etag })
-    if (outcome === 'not-modified') return c.body(null, 304)
-    if (outcome === 'precondition-failed') return c.body(null, 412)
-    c.header('Content-Length', String(found.bytes.length))
-    if (c.req.method === 'HEAD') return c.body(null, 200)
-    return c.body(asBody(found.bytes), 200)
+    const headers: Record<string, string> = {
+      [API_VERSION_HEADER]: API_VERSION,
+      'Docker-Content-Digest': found.digest.value,
+      ETag: etag,
+      'Content-Type': found.info.mediaType,
+    }
+    return sendRepresentation(c, { etag, headers, body: found.bytes, ranges: false }, manifestAnswers)
   }
 
   const blob = async (c: Ctx, name: string, rawDigest: string): Promise<Response> => {

@@ -24,8 +24,8 @@ import {
   digestOf,
   IndexParseError,
   joinListed,
+  planPackage,
   type Checksum,
-  type FileCheck,
   type HashAlgorithm,
   type IndexPlan,
 } from './checks.js'
@@ -357,16 +357,8 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
       continue
     }
     for (const p of packages) {
-      const path = joinListed(loc.dir, p.filename)
-      if (!path) {
-        plan.problems.push({ kind: 'invalid', file: indexUrl, detail: `package ${p.name}: Filename "${p.filename}" leaves the tree` })
-        continue
-      }
-      if (seen.has(path)) continue
-      seen.add(path)
-      plan.packages++
-      const check: FileCheck = { path, file: loc.url + p.filename.replace(/^(\.\/)+/, ''), role: 'package', size: p.size, checksum: p.checksum, listedIn: indexUrl }
-      plan.checks.push(check)
+      const file = loc.url + p.filename.replace(/^(\.\/)+/, '')
+      planPackage(plan, seen, loc.dir, p.filename, { name: p.name, field: 'Filename', file, size: p.size, checksum: p.checksum, listedIn: indexUrl })
     }
   }
   if (release) plan.components = release.components.length ? release.components.filter((c) => mirrored.has(c)) : [...mirrored]

@@ -203,6 +203,28 @@ export interface IndexPlan {
 }
 
 /**
+ * Adds the check of one package an index lists (`field`: the index's name
+ * for its location): a listed name that leaves the tree is a problem, one listed twice is checked once (`seen`).
+ */
+export const planPackage = (
+  plan: IndexPlan,
+  seen: Set<string>,
+  base: string,
+  listed: string,
+  check: Omit<FileCheck, 'path' | 'role'> & { name: string; field: string },
+): void => {
+  const path = joinListed(base, listed)
+  if (!path) {
+    plan.problems.push({ kind: 'invalid', file: check.listedIn, detail: `package ${check.name}: ${check.field} "${listed}" leaves the tree` })
+    return
+  }
+  if (seen.has(path)) return
+  seen.add(path)
+  plan.packages++
+  plan.checks.push({ path, file: check.file, role: 'package', size: check.size, checksum: check.checksum, listedIn: check.listedIn })
+}
+
+/**
  * Decompresses an index by its name: plain and gzip (node:zlib); null for
  * xz, zstd, bzip2 and zchunk, which Node 20 cannot read without a
  * dependency (zstd arrives in node:zlib with Node 22.15).

@@ -166,20 +166,19 @@ export class FileCache {
         if (oldest) this.#unwatch(oldest)
       }
       const d: DirWatch = { dir, watcher: null, names: new Map(), generation: 0, closed: false }
-      const cache = this
+      const onDirectoryEvent = (_event: string, filename: string | Buffer | null): void => {
+        d.generation++
+        if (filename === null || filename === undefined) return this.#dropDir(d)
+        const keys = d.names.get(String(filename))
+        if (keys) for (const key of [...keys]) this.delete(key)
+      }
+      const onWatchError = (): void => this.#unwatch(d)
       try {
-        d.watcher = watch(dir, { persistent: false }, function onDirectoryEvent(_event, filename) {
-          d.generation++
-          if (filename === null || filename === undefined) return cache.#dropDir(d)
-          const keys = d.names.get(String(filename))
-          if (keys) for (const key of [...keys]) cache.delete(key)
-        })
+        d.watcher = watch(dir, { persistent: false }, onDirectoryEvent)
       } catch {
         return null
       }
-      d.watcher.on('error', function onWatchError() {
-        cache.#unwatch(d)
-      })
+      d.watcher.on('error', onWatchError)
       this.#dirs.set(dir, d)
       dw = d
     }

@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { XMLParser } from 'fast-xml-parser'
-import { checksumOf, decompressIndex, digestOf, IndexParseError, joinListed, type Checksum, type IndexPlan } from './checks.js'
+import { checksumOf, decompressIndex, digestOf, IndexParseError, joinListed, planPackage, type Checksum, type IndexPlan } from './checks.js'
 
 export interface RepomdEntry {
   /** `primary`, `filelists`, `other`, `primary_db`, `group`, `modules`, `updateinfo`, … */
@@ -202,15 +202,7 @@ export const planYum = async (dir: string, url: string): Promise<IndexPlan> => {
       plan.notes.push(`${p.href}: located at ${p.base}, not checked`)
       continue
     }
-    const path = joinListed(dir, p.href)
-    if (!path) {
-      plan.problems.push({ kind: 'invalid', file: primaryUrl, detail: `package ${p.name}: location "${p.href}" leaves the tree` })
-      continue
-    }
-    if (seen.has(path)) continue
-    seen.add(path)
-    plan.packages++
-    plan.checks.push({ path, file: url + p.href, role: 'package', size: p.size, checksum: p.checksum, listedIn: primaryUrl })
+    planPackage(plan, seen, dir, p.href, { name: p.name, field: 'location', file: url + p.href, size: p.size, checksum: p.checksum, listedIn: primaryUrl })
   }
   return plan
 }

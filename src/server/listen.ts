@@ -9,7 +9,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { SecureContextOptions } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
-import type { Hono } from 'hono'
+import type { Env, Hono } from 'hono'
 import { routeLabelOf } from '../http/index.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
@@ -57,7 +57,7 @@ export interface RequestHandlerOptions {
 }
 
 /** The Node request listener for an app, with the access log and metrics. */
-export const requestHandler = (app: Hono<any>, options: RequestHandlerOptions) => {
+export const requestHandler = <E extends Env>(app: Hono<E>, options: RequestHandlerOptions) => {
   const listener = getRequestListener(app.fetch)
   const access = options.logger.child({ sub: 'access' })
   const { metrics } = options

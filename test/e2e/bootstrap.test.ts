@@ -22,6 +22,17 @@ import { openDb } from '../../src/catalog/db.js'
 import { nodesApi, NodeStore, type SetupTree } from '../../src/nodes/index.js'
 import { silentLogger } from '../../src/server/index.js'
 
+/** The fields of a /nodes entry these tests read. */
+interface CheckedInNode {
+  hostname: string
+  checkins: number
+  groups: string[]
+  ansibleHost: string
+  os: { id: string }
+  clockOffsetMs: number
+  clockUncertaintyMs: number
+}
+
 /** Every file under a directory: relative path → sha256 and mode. */
 const snapshot = (root: string): Record<string, string> => {
   const out: Record<string, string> = {}
@@ -88,7 +99,7 @@ describe('bootstrap.sh --root against a running Outpost', () => {
     const chrony = readFileSync(join(root, 'etc/chrony/chrony.conf'), 'utf8')
     assert.match(chrony, new RegExp(`^server 127\\.0\\.0\\.1 port ${s.running.ntp!.port} iburst$`, 'm'))
 
-    const nodes = (await (await fetch(`${s.url}/nodes?format=json`)).json()) as { nodes: Array<Record<string, any>> }
+    const nodes = (await (await fetch(`${s.url}/nodes?format=json`)).json()) as { nodes: CheckedInNode[] }
     const node = nodes.nodes.find((n) => n.hostname === 'e2e-node-1')!
     assert.ok(node, JSON.stringify(nodes))
     assert.equal(node.checkins, 2)

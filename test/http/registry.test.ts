@@ -101,6 +101,16 @@ describe('registry pull API', () => {
     assert.equal(res.headers['docker-content-digest'], fx.index.digest)
   })
 
+  test('a manifest is sent whole: Range is ignored; If-Match that fails gives 412 with its headers', async () => {
+    const ranged = await api().get('/v2/library/multi/manifests/latest').set('Range', 'bytes=0-3').buffer(true)
+    assert.equal(ranged.status, 200)
+    assert.equal(ranged.headers['content-range'], undefined)
+    assert.equal(Number(ranged.headers['content-length']), fx.index.bytes.length)
+    const failed = await api().get('/v2/library/multi/manifests/latest').set('If-Match', '"sha256:other"')
+    assert.equal(failed.status, 412)
+    assert.equal(failed.headers['docker-content-digest'], fx.index.digest)
+  })
+
   test('Accept negotiation: a client without list types gets the linux/amd64 child', async () => {
     const res = await api().get('/v2/library/multi/manifests/latest').set('Accept', `${DOCKER_MANIFEST}, ${OCI_MANIFEST}`)
     assert.equal(res.status, 200)

@@ -293,3 +293,19 @@ test('request headers: repeated ones joined, Hono asked only without a Node requ
   assert.equal(requestHeader({ 'x-twice': ['a', 'b'] } as IncomingHttpHeaders, c, 'x-twice'), 'a, b')
   assert.equal(requestHeader({}, c, 'range'), undefined)
 })
+
+test('ranges: false sends the whole representation whatever Range asks (manifests)', async () => {
+  const data = bytesOf(SIZES.bytes)
+  const seen: Seen = { bodies: [] }
+  const whole = { ...representation(data), ranges: false }
+  const answer = await sendRepresentation(bareExchange('GET', { range: 'bytes=1-9' }), whole, answersFor(seen))
+  assert.equal(answer.status, 200)
+  assert.equal(answer.headers.get('content-range'), null)
+  assert.deepEqual(Buffer.from(await answer.arrayBuffer()), data)
+  const unsatisfiable = await sendRepresentation(bareExchange('GET', { range: 'bytes=99999-' }), { ...representation(data), ranges: false }, answersFor(seen))
+  assert.equal(unsatisfiable.status, 200, 'no 416 where ranges do not apply')
+  const head = await sendRepresentation(bareExchange('HEAD', { range: 'bytes=1-9' }), { ...representation(data), ranges: false }, answersFor(seen))
+  assert.equal(head.status, 200)
+  assert.equal(head.headers.get('content-length'), String(data.length))
+  assert.deepEqual(seen.bodies, [data.length, data.length])
+})

@@ -11,9 +11,22 @@ const DAY = 24 * HOUR
 const NOW = new Date('2025-06-01T12:00:00.000Z')
 
 /** The extension with this OID, parsed with forge from the DER (so we read what is on the wire). */
+/** The fields these tests read of a forge certificate extension. */
+interface Extension {
+  critical?: boolean
+  cA?: boolean
+  keyCertSign?: boolean
+  cRLSign?: boolean
+  digitalSignature?: boolean
+  keyEncipherment?: boolean
+  serverAuth?: boolean
+  subjectKeyIdentifier?: string
+  value?: unknown
+}
+
 const extensionsOf = (pem: string) => {
   const cert = forge.pki.certificateFromPem(pem)
-  return (name: string) => cert.getExtension(name) as Record<string, any> | undefined
+  return (name: string) => cert.getExtension(name) as Extension | undefined
 }
 
 /** tbsCertificate DER and signature bytes, to check the signature with crypto.verify. */
