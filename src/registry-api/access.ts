@@ -20,7 +20,7 @@
  * request that is allowed.
  */
 import type { IncomingMessage } from 'node:http'
-import type { Context, MiddlewareHandler } from 'hono'
+import type { Context, Env, MiddlewareHandler } from 'hono'
 import type { Logger } from 'pino'
 import { labelRoute } from '../http/index.js'
 import { RegistryError } from './errors.js'
@@ -51,10 +51,7 @@ export interface AccessRequest {
   authorization: boolean
 }
 
-export type AccessDecision =
-  | { outcome: 'allow'; mayWrite: boolean }
-  | { outcome: 'challenge' }
-  | { outcome: 'read-only' }
+export type AccessDecision = { outcome: 'allow'; mayWrite: boolean } | { outcome: 'challenge' } | { outcome: 'read-only' }
 
 const underV2 = (path: string): boolean => path === '/v2' || path.startsWith('/v2/')
 
@@ -97,7 +94,8 @@ const ACCESS = 'registryAccess' as const
 const REQUEST_USER = Symbol('outpost.user')
 
 /** True when the request is a write and the listener and credentials allow it. */
-export const mayWrite = (c: Context<any>): boolean => (c.get(ACCESS) as RequestAccess | undefined)?.mayWrite === true
+export const mayWrite = <E extends Env>(c: Context<E>): boolean =>
+  ((c.var as Record<string, unknown>)[ACCESS] as RequestAccess | undefined)?.mayWrite === true
 
 /** The user whose credentials allowed a write, for the access log. */
 export const requestUserOf = (incoming: IncomingMessage): string | undefined =>
@@ -160,7 +158,10 @@ export const registryAccess = (options: RegistryAccessOptions): MiddlewareHandle
         throw new RegistryError(
           'UNSUPPORTED',
           { method: request.method },
-          { message: 'this registry is read-only here: writes need registry.auth.htpasswd, or the push listener', headers: { Allow: 'GET, HEAD' } },
+          {
+            message: 'this registry is read-only here: writes need registry.auth.htpasswd, or the push listener',
+            headers: { Allow: 'GET, HEAD' },
+          },
         )
     }
   }

@@ -55,7 +55,9 @@ export const parseHtpasswd = (text: string, file: string): Map<string, string> =
     const hash = line.slice(colon + 1)
     const bcryptHash = BCRYPT_HASH.exec(hash)
     if (!bcryptHash) {
-      throw new HtpasswdError(`${at}: user "${user}": ${hashKind(hash)}; only bcrypt entries are accepted, as registry:2 does (make them with htpasswd -B)`)
+      throw new HtpasswdError(
+        `${at}: user "${user}": ${hashKind(hash)}; only bcrypt entries are accepted, as registry:2 does (make them with htpasswd -B)`,
+      )
     }
     const cost = Number(bcryptHash[1])
     if (cost < 4 || cost > 31) throw new HtpasswdError(`${at}: user "${user}": bcrypt cost ${cost} is outside 4-31`)
@@ -156,7 +158,10 @@ export class Htpasswd implements CredentialCheck {
   }
 
   async verify(user: string, password: string): Promise<boolean> {
-    const id = createHmac('sha256', this.key).update(`${Buffer.byteLength(user)}:${user}`).update(password).digest('base64')
+    const id = createHmac('sha256', this.key)
+      .update(`${Buffer.byteLength(user)}:${user}`)
+      .update(password)
+      .digest('base64')
     const expires = this.remembered.get(id)
     if (expires !== undefined) {
       if (expires > this.now()) return true

@@ -1,12 +1,27 @@
 /** Who may write through which listener: the decision table of src/registry-api/access.ts. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { decideAccess, isWrite, needsCredentials, parseBasic, type AccessRequest, type ListenerKind } from '../../src/registry-api/access.js'
+import {
+  decideAccess,
+  isWrite,
+  needsCredentials,
+  parseBasic,
+  type AccessRequest,
+  type ListenerKind,
+} from '../../src/registry-api/access.js'
 
 type Credentials = 'none' | 'empty' | 'valid' | 'wrong'
 type Expected = 'allow' | 'write' | 'challenge' | 'read-only'
 
-const row = (listener: ListenerKind, htpasswd: boolean, method: string, path: string, credentials: Credentials, expected: Expected, pushOnLoopback = true) => ({
+const row = (
+  listener: ListenerKind,
+  htpasswd: boolean,
+  method: string,
+  path: string,
+  credentials: Credentials,
+  expected: Expected,
+  pushOnLoopback = true,
+) => ({
   listener,
   htpasswd,
   method,
@@ -87,7 +102,11 @@ test('the access decision table', () => {
     assert.equal(got, r.expected, where)
     // Credentials are checked (bcrypt) only where they decide something: writes on a listener that asks.
     const checks = needsCredentials(request)
-    assert.equal(checks, r.htpasswd && !(r.listener === 'push' && r.pushOnLoopback) && isWrite(r.method, r.path), `needsCredentials: ${where}`)
+    assert.equal(
+      checks,
+      r.htpasswd && !(r.listener === 'push' && r.pushOnLoopback) && isWrite(r.method, r.path),
+      `needsCredentials: ${where}`,
+    )
     if (!checks) assert.deepEqual(decideAccess(request, true), decision, `credentials do not matter: ${where}`)
   }
 })

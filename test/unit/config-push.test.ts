@@ -15,8 +15,10 @@ const tmp = (t: { after: (fn: () => void) => void }) => {
 const load = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => loadConfig({ env, noDefaultFile: true, flags }).config
 
 test('loopback hosts', () => {
-  for (const h of ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) assert.equal(isLoopbackHost(h), true, h)
-  for (const h of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '::2', '1::1', '::ffff:10.0.0.1', 'outpost.local', 'localhost.example']) assert.equal(isLoopbackHost(h), false, h)
+  for (const h of ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST'])
+    assert.equal(isLoopbackHost(h), true, h)
+  for (const h of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '::2', '1::1', '::ffff:10.0.0.1', 'outpost.local', 'localhost.example'])
+    assert.equal(isLoopbackHost(h), false, h)
 })
 
 test('defaults: push on 127.0.0.1:5000, no htpasswd, no delete, push_root under data_dir, uploads kept a day', () => {
@@ -32,11 +34,17 @@ test('listen.push on a non-loopback address needs registry.auth.htpasswd', () =>
   for (const push of ['0.0.0.0:5000', ':5000', '10.1.2.3:5000', '[::]:5000', 'outpost.local:5000']) {
     assert.throws(
       () => load({ listen: { push } }),
-      (e: Error) => e instanceof ConfigError && /listen\.push: .* is not a loopback address/.test(e.message) && /registry\.auth\.htpasswd/.test(e.message),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /listen\.push: .* is not a loopback address/.test(e.message) &&
+        /registry\.auth\.htpasswd/.test(e.message),
       push,
     )
   }
-  assert.equal(load({ listen: { push: '0.0.0.0:5000' }, registry: { auth: { htpasswd: '/etc/outpost/htpasswd' } } }).listen.push?.host, '0.0.0.0')
+  assert.equal(
+    load({ listen: { push: '0.0.0.0:5000' }, registry: { auth: { htpasswd: '/etc/outpost/htpasswd' } } }).listen.push?.host,
+    '0.0.0.0',
+  )
   for (const push of ['127.0.0.1:5000', '[::1]:5000', 'localhost:5000', 'off']) load({ listen: { push } })
   assert.throws(() => loadConfig({ env: { OUTPOST_LISTEN_PUSH: ':5000' }, noDefaultFile: true }), /listen\.push/)
 })
@@ -72,10 +80,20 @@ test('push_root follows data_dir when unset; env sets every new key', (t) => {
 })
 
 test('registry.delete takes true/false words; bad values name the key', () => {
-  for (const [v, want] of [['yes', true], ['1', true], ['On', true], ['false', false], ['no', false], ['0', false]] as const) {
+  for (const [v, want] of [
+    ['yes', true],
+    ['1', true],
+    ['On', true],
+    ['false', false],
+    ['no', false],
+    ['0', false],
+  ] as const) {
     assert.equal(loadConfig({ env: { OUTPOST_REGISTRY_DELETE: v }, noDefaultFile: true }).config.registry.delete, want, v)
   }
-  assert.throws(() => loadConfig({ env: { OUTPOST_REGISTRY_DELETE: 'maybe' }, noDefaultFile: true }), /registry\.delete: "maybe" is not true or false/)
+  assert.throws(
+    () => loadConfig({ env: { OUTPOST_REGISTRY_DELETE: 'maybe' }, noDefaultFile: true }),
+    /registry\.delete: "maybe" is not true or false/,
+  )
   assert.throws(() => load({ registry: { upload_ttl_s: 5 } }), /registry\.upload_ttl_s/)
   assert.throws(() => load({ registry: { auth: { htpasswd: '' } } }), /registry\.auth\.htpasswd/)
   assert.throws(() => load({ registry: { auth: { user: 'x' } } }), /registry\.auth: unknown key\(s\) "user"/)

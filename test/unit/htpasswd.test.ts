@@ -34,7 +34,10 @@ test('parses user:hash lines; blank lines and comments are skipped, CRLF and spa
 
 test('anything but bcrypt stops with the file, the line and the user, never the hash', () => {
   const cases: Array<[string, RegExp]> = [
-    ['carol:$apr1$mWmwQC8o$TK6Pe4c1ehTiA5MHvpnIg0', /f:3: user "carol": an Apache MD5 \(\$apr1\$\) hash; only bcrypt entries are accepted, as registry:2 does \(make them with htpasswd -B\)/],
+    [
+      'carol:$apr1$mWmwQC8o$TK6Pe4c1ehTiA5MHvpnIg0',
+      /f:3: user "carol": an Apache MD5 \(\$apr1\$\) hash; only bcrypt entries are accepted, as registry:2 does \(make them with htpasswd -B\)/,
+    ],
     ['dave:{SHA}EfatjsUqKYSrqv18O1FlA3hcIHI=', /f:3: user "dave": a SHA-1/],
     ['erin:$6$salt$abcdefghijklmnopqrstuvwxyz', /f:3: user "erin": a SHA-crypt/],
     ['frank:$1$salt$abcdefghijklmnopqrstuv', /f:3: user "frank": an MD5-crypt/],
@@ -49,7 +52,8 @@ test('anything but bcrypt stops with the file, the line and the user, never the 
   for (const [line, message] of cases) {
     assert.throws(
       () => parseHtpasswd([ALICE, BOB, line].join('\n'), 'f'),
-      (e: Error) => e instanceof HtpasswdError && message.test(e.message) && !e.message.includes(line.slice(line.indexOf(':') + 1) || '\u0000'),
+      (e: Error) =>
+        e instanceof HtpasswdError && message.test(e.message) && !e.message.includes(line.slice(line.indexOf(':') + 1) || '\u0000'),
       line,
     )
   }
@@ -57,7 +61,10 @@ test('anything but bcrypt stops with the file, the line and the user, never the 
 
 test('a missing file is an error naming it', (t) => {
   const dir = tmp(t)
-  assert.throws(() => Htpasswd.load(join(dir, 'nope')), (e: Error) => e instanceof HtpasswdError && e.message.includes(join(dir, 'nope')) && /ENOENT/.test(e.message))
+  assert.throws(
+    () => Htpasswd.load(join(dir, 'nope')),
+    (e: Error) => e instanceof HtpasswdError && e.message.includes(join(dir, 'nope')) && /ENOENT/.test(e.message),
+  )
 })
 
 test('verifies htpasswd -B ($2y$), $2b$ and $2a$ entries with bcrypt', async (t) => {
