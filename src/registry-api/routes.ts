@@ -281,9 +281,8 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
     }
   }
 
-  const access = registryAccess({ htpasswd: null, pushOnLoopback: true, ...options.access, logger })
-  app.use('/v2', access)
-  app.use('/v2/*', access)
+  // Who may write, in front of every route below ('/v2/*' matches '/v2' too).
+  app.use('/v2/*', registryAccess({ htpasswd: null, pushOnLoopback: true, ...options.access, logger }))
   app.all('/v2', dispatch)
   app.all('/v2/*', dispatch)
   return app

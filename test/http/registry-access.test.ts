@@ -232,6 +232,7 @@ describe('htpasswd on the HTTP listener of a running server', () => {
     await request(url).get('/v2/_catalog').expect(200)
     await request(url).get('/v2/library/multi/tags/list').set('Authorization', basic('alice', 'not-it')).expect(200)
     challenged(await request(url).get('/v2/'), 'GET /v2/')
+    challenged(await request(url).get('/v2'), 'GET /v2')
     const base = await request(url).get('/v2/').set('Authorization', 'Basic Og==').expect(200)
     assert.deepEqual(base.body, {})
     await request(url).get('/v2/').set('Authorization', basic('alice', 's3cret')).expect(200)
