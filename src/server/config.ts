@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { configSchema, isLoopbackHost } from './config-schema.js'
 import { CONFIG_KEYS, OTHER_ENV } from './config-keys.js'
+import { Htpasswd, HtpasswdError } from '../registry-api/htpasswd.js'
 
 export { configSchema, isLoopbackHost, parseListen, type ListenAddress } from './config-schema.js'
 export { envName } from './config-keys.js'
@@ -198,7 +199,19 @@ export const loadConfig = (options: LoadConfigOptions = {}): ConfigLoadResult =>
   return { config: deepFreeze({ ...parsed.data, registry, source }), warnings }
 }
 
-/** Validates a config file alone (for `outpost check-config`). */
+/** The users of `registry.auth.htpasswd`, or null; a file that cannot be used is a ConfigError naming its line. */
+export const openHtpasswd = (config: OutpostConfig): Htpasswd | null => {
+  const file = config.registry.auth.htpasswd
+  if (file === null) return null
+  try {
+    return Htpasswd.load(file)
+  } catch (err) {
+    if (err instanceof HtpasswdError) throw new ConfigError(`registry.auth.htpasswd: ${err.message}`)
+    throw err
+  }
+}
+
+/** Validates a config file alone, and the htpasswd file it names (for `outpost check-config`). */
 export const checkConfigFile = (file: string): void => {
-  loadConfig({ file, env: {}, noDefaultFile: true })
+  openHtpasswd(loadConfig({ file, env: {}, noDefaultFile: true }).config)
 }

@@ -9,7 +9,7 @@ import { CertificateRenewer, prepareTls, secureContextOptions } from '../tls/ind
 import type { Logger } from './logger.js'
 import { Catalog } from '../catalog/index.js'
 import { watchCatalog } from '../catalog/watch.js'
-import { Htpasswd, HtpasswdError, parseV2Path, type HtpasswdReload, type ListenerKind } from '../registry-api/index.js'
+import { parseV2Path, type Htpasswd, type HtpasswdReload, type ListenerKind } from '../registry-api/index.js'
 import { requestedReference } from '../images/index.js'
 import type { ReadinessCheck } from '../nodes/health.js'
 import { Metrics } from './metrics.js'
@@ -18,7 +18,7 @@ import { FileCache, PackageTrees, hiddenEntries } from '../repos/index.js'
 import { buildLayout, openCatalog, openCatalogDb, type ServedLayout } from './compose.js'
 import { closeListener, listen, requestHandler, type Listener } from './listen.js'
 import { tlsSettingsOf } from './tls-settings.js'
-import { ConfigError, isLoopbackHost, type ListenAddress, type OutpostConfig } from './config.js'
+import { isLoopbackHost, openHtpasswd, type ListenAddress, type OutpostConfig } from './config.js'
 import { startSntp, type SntpServer } from '../nodes/index.js'
 
 export { loadConfig, ConfigError, checkConfigFile, DEFAULT_CONFIG_FILE, type OutpostConfig } from './config.js'
@@ -119,17 +119,11 @@ const startTime = async (config: OutpostConfig, logger: Logger, metrics: Metrics
 
 /** The htpasswd file, read and checked before anything listens: a bad line stops start-up (exit 2). */
 const loadHtpasswd = (config: OutpostConfig, logger: Logger): Htpasswd | null => {
-  const file = config.registry.auth.htpasswd
-  if (file === null) return null
-  let htpasswd: Htpasswd
-  try {
-    htpasswd = Htpasswd.load(file)
-  } catch (err) {
-    if (err instanceof HtpasswdError) throw new ConfigError(`registry.auth.htpasswd: ${err.message}`)
-    throw err
-  }
-  if (htpasswd.userCount === 0) logger.warn({ file }, 'htpasswd has no users: nobody can write through the HTTP and HTTPS listeners')
-  else logger.info({ file, users: htpasswd.userCount }, 'htpasswd: writes through the HTTP and HTTPS listeners need these credentials')
+  const htpasswd = openHtpasswd(config)
+  if (!htpasswd) return null
+  const { file, userCount: users } = htpasswd
+  if (users === 0) logger.warn({ file }, 'htpasswd has no users: nobody can write through the HTTP and HTTPS listeners')
+  else logger.info({ file, users }, 'htpasswd: writes through the HTTP and HTTPS listeners need these credentials')
   return htpasswd
 }
 

@@ -11,7 +11,6 @@ const REDACTED = [
   'req.headers.authorization',
   'req.headers.cookie',
   'request.headers.authorization',
-  'err.config.headers.authorization',
 ]
 
 export const createLogger = (level: LevelWithSilent, destination?: NodeJS.WritableStream): Logger =>

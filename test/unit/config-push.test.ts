@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadConfig, isLoopbackHost, ConfigError } from '../../src/server/config.js'
+import { loadConfig, isLoopbackHost, checkConfigFile, ConfigError } from '../../src/server/config.js'
 
 const tmp = (t: { after: (fn: () => void) => void }) => {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-config-'))
@@ -97,4 +97,21 @@ test('registry.delete takes true/false words; bad values name the key', () => {
   assert.throws(() => load({ registry: { upload_ttl_s: 5 } }), /registry\.upload_ttl_s/)
   assert.throws(() => load({ registry: { auth: { htpasswd: '' } } }), /registry\.auth\.htpasswd/)
   assert.throws(() => load({ registry: { auth: { user: 'x' } } }), /registry\.auth: unknown key\(s\) "user"/)
+})
+
+test('check-config reads the htpasswd file the config names (relative to the config file)', (t) => {
+  const dir = tmp(t)
+  const file = join(dir, 'c.yaml')
+  writeFileSync(file, 'registry:\n  auth:\n    htpasswd: users\n')
+  assert.throws(
+    () => checkConfigFile(file),
+    (e: Error) => e instanceof ConfigError && e.message.includes(`registry.auth.htpasswd: ${join(dir, 'users')}: cannot read`),
+  )
+  writeFileSync(join(dir, 'users'), 'alice:{SHA}EfatjsUqKYSrqv18O1FlA3hcIHI=\n')
+  assert.throws(
+    () => checkConfigFile(file),
+    (e: Error) => e instanceof ConfigError && e.message.includes(`${join(dir, 'users')}:1: user "alice": a SHA-1`),
+  )
+  writeFileSync(join(dir, 'users'), 'alice:$2y$05$OMbfTqK/sRUeiZF29KOtyO1.QugGuAeFv0m3xofvoQPAsWqo/DGUC\n')
+  checkConfigFile(file)
 })
