@@ -27,6 +27,7 @@ import {
   type NameResolver,
   type StoredManifest,
 } from '../images/index.js'
+import { registryAccess, type RegistryAccessOptions } from './access.js'
 import { RegistryError } from './errors.js'
 import { acceptedTypes, pickDefaultPlatform, wantsPlatformChild } from './negotiate.js'
 import { parseV2Path } from './paths.js'
@@ -40,6 +41,8 @@ export interface RegistryApiOptions {
   logger: Logger
   /** Called once per blob body sent (GET, 200 or 206). */
   onBlobServed?: (digest: string, bytes: number) => void
+  /** Who may write (access.ts); by default the push listener on loopback only. */
+  access?: Omit<RegistryAccessOptions, 'logger'>
 }
 
 type Env = { Bindings: HttpBindings }
@@ -278,6 +281,8 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
     }
   }
 
+  // Who may write, in front of every route below ('/v2/*' matches '/v2' too).
+  app.use('/v2/*', registryAccess({ htpasswd: null, pushOnLoopback: true, ...options.access, logger }))
   app.all('/v2', dispatch)
   app.all('/v2/*', dispatch)
   return app
