@@ -26,7 +26,10 @@ describe('push into a running server', () => {
   before(async () => {
     dir = tempDir()
     fx = await buildRegistry2(join(dir, 'bundle'))
-    s = await startTestServer({ registry: { roots: [join(dir, 'bundle')], delete: true }, listen: { push: '127.0.0.1:0', https: '127.0.0.1:0' } })
+    s = await startTestServer({
+      registry: { roots: [join(dir, 'bundle')], delete: true },
+      listen: { push: '127.0.0.1:0', https: '127.0.0.1:0' },
+    })
     pushUrl = s.running.listeners.find((l) => l.name === 'push')!.url
     ca = (await request(s.url).get('/ca.crt')).text
   })
@@ -65,9 +68,17 @@ describe('push into a running server', () => {
     assert.equal(https.status, 200)
     assert.equal(https.headers['docker-content-digest'], sha256(manifest))
     // The bundle's tags are still served from the bundle, which was not written.
-    assert.equal((await request(s.url).head('/v2/library/multi/manifests/1.0').set('Accept', 'application/vnd.oci.image.index.v1+json')).headers['docker-content-digest'], fx.index.digest)
+    assert.equal(
+      (await request(s.url).head('/v2/library/multi/manifests/1.0').set('Accept', 'application/vnd.oci.image.index.v1+json')).headers[
+        'docker-content-digest'
+      ],
+      fx.index.digest,
+    )
     assert.equal(existsSync(join(dir, 'bundle/docker/registry/v2/repositories/library/multi/_manifests/tags/pushed')), false)
-    assert.equal(readFileSync(join(s.dataDir, 'registry/docker/registry/v2/repositories/library/multi/_manifests/tags/pushed/current/link'), 'utf8'), sha256(manifest))
+    assert.equal(
+      readFileSync(join(s.dataDir, 'registry/docker/registry/v2/repositories/library/multi/_manifests/tags/pushed/current/link'), 'utf8'),
+      sha256(manifest),
+    )
   })
 
   test('the catalog sees pushed content through its watcher', async () => {
@@ -75,10 +86,16 @@ describe('push into a running server', () => {
     const config = Buffer.from('{"architecture":"arm64","os":"linux"}')
     await pushBlob(pushUrl, 'new/repo', config)
     const manifest = imageManifest(config, [])
-    assert.equal((await request(pushUrl).put('/v2/new/repo/manifests/v9').set('Content-Type', OCI_MANIFEST).send(manifest.toString())).status, 201)
+    assert.equal(
+      (await request(pushUrl).put('/v2/new/repo/manifests/v9').set('Content-Type', OCI_MANIFEST).send(manifest.toString())).status,
+      201,
+    )
     await waitFor(async () => {
       const inv = await request(s.url).get('/inventory?repo=new/repo').set('Accept', 'application/json')
-      return inv.body.images?.some((i: { repository: string; tags: Array<{ tag: string; digest: string }> }) => i.repository === 'new/repo' && i.tags.some((t) => t.tag === 'v9' && t.digest === sha256(manifest)))
+      return inv.body.images?.some(
+        (i: { repository: string; tags: Array<{ tag: string; digest: string }> }) =>
+          i.repository === 'new/repo' && i.tags.some((t) => t.tag === 'v9' && t.digest === sha256(manifest)),
+      )
     }, 'the catalog to list new/repo:v9')
   })
 
@@ -95,7 +112,11 @@ describe('push configuration', () => {
     const dir = tempDir()
     try {
       const env = { OUTPOST_REGISTRY_DELETE: 'true', OUTPOST_REGISTRY_PUSH_ROOT: join(dir, 'pushed') }
-      const { config } = loadConfig({ env, noDefaultFile: true, flags: { data_dir: join(dir, 'data'), listen: { http: '127.0.0.1:0', https: 'off', push: '127.0.0.1:0', ntp: 'off' } } })
+      const { config } = loadConfig({
+        env,
+        noDefaultFile: true,
+        flags: { data_dir: join(dir, 'data'), listen: { http: '127.0.0.1:0', https: 'off', push: '127.0.0.1:0', ntp: 'off' } },
+      })
       assert.equal(config.registry.delete, true)
       const running = await startServer(config, silentLogger())
       try {
@@ -131,7 +152,10 @@ describe('push configuration', () => {
     try {
       const file = join(dir, 'not-a-folder')
       writeFileSync(file, 'x')
-      await assert.rejects(startTestServer({ registry: { push_root: file } }), (err: unknown) => err instanceof ConfigError && /registry\.push_root/.test(err.message))
+      await assert.rejects(
+        startTestServer({ registry: { push_root: file } }),
+        (err: unknown) => err instanceof ConfigError && /registry\.push_root/.test(err.message),
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
