@@ -36,16 +36,20 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 const invalid = (message: string, detail?: unknown): RegistryError => new RegistryError('MANIFEST_INVALID', detail, { message })
 
-/** Reads at most `limit` bytes of the body; null when it is longer. */
+/**
+ * Reads at most `limit` bytes of the body; null when it is longer. The rest
+ * of a longer body is read and dropped (up to a bound), so the client gets
+ * the answer rather than a reset connection.
+ */
 const readLimited = async (body: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer | null> => {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of body) {
     size += chunk.byteLength
-    if (size > limit) return null
-    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+    if (size > 4 * limit) return null
+    if (size <= limit) chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
   }
-  return Buffer.concat(chunks, size)
+  return size > limit ? null : Buffer.concat(chunks, size)
 }
 
 const checkDescriptor = (d: unknown, where: string): void => {

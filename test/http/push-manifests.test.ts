@@ -3,6 +3,7 @@ import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import request from 'supertest'
 import { Registry2Store } from '../../src/images/index.js'
@@ -162,6 +163,21 @@ describe('manifest push and deletes', () => {
     const big = Buffer.alloc(4 * 1024 * 1024 + 1, 0x20)
     const res = await putManifest('app/bad', 'v1', big)
     assert.equal(res.status, 413)
+    // Sent chunked, with no Content-Length: found out while reading, answered all the same.
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const u = new URL(`${app.url}/v2/app/bad/manifests/v1`)
+      const req = httpRequest(
+        { host: u.hostname, port: u.port, path: u.pathname, method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST } },
+        (r) => {
+          r.resume()
+          resolve(r.statusCode!)
+        },
+      )
+      req.on('error', reject)
+      for (let i = 0; i < 5; i++) req.write(Buffer.alloc(1024 * 1024, 0x20))
+      req.end()
+    })
+    assert.equal(chunked, 413)
     const badTag = await putManifest('app/bad', '.bad', '{}')
     assert.equal(badTag.status, 400)
     assert.equal(badTag.body.errors[0].code, 'TAG_INVALID')

@@ -31,7 +31,7 @@ import { parseManifest, type ManifestInfo } from '../media-types.js'
 import { exists, isMissing, statFile } from './disk.js'
 import { mkdirDurable, removeDurable, renameDurable, writeFileDurable } from './durable.js'
 import { Registry2Store } from './registry2.js'
-import { REGISTRY2_SUBDIR, pathFor, type Registry2PathSpec } from './registry2-paths.js'
+import { pathFor, type Registry2PathSpec } from './registry2-paths.js'
 import { UploadSessions } from './registry2-uploads.js'
 import type { BlobStat, ImageWriter, UploadSession } from './types.js'
 import { ImageWriteError } from './write-errors.js'
@@ -108,8 +108,8 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
    * tree), checks that it can be written, and clears crash leftovers.
    */
   async init(): Promise<void> {
-    await mkdirDurable(join(this.root, REGISTRY2_SUBDIR, 'repositories'))
-    await mkdirDurable(join(this.root, REGISTRY2_SUBDIR, 'blobs'))
+    await mkdirDurable(this.at({ kind: 'repositories' }))
+    await mkdirDurable(this.at({ kind: 'blobs' }))
     await mkdir(this.workDir, { recursive: true })
     const probe = join(this.workDir, `probe-${randomUUID()}`)
     await writeFile(probe, '')
