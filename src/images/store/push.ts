@@ -63,6 +63,11 @@ export class PushTarget implements ImageWriter {
     return this.store.label
   }
 
+  /** Makes the push root (an empty registry:2 tree) and checks it can be written; call before the first write. */
+  init(): Promise<void> {
+    return this.store.init()
+  }
+
   private changed(name: string): void {
     this.cached.forget(name)
   }
