@@ -123,6 +123,24 @@ test('a pax size overrides the header size', async () => {
   }
 })
 
+test('a base-256 size field (GNU, for members over 8 GiB) is read', async () => {
+  const body = Buffer.from('binary size')
+  const header = rawHeader('big', 0, '0', { gnu: true })
+  header.fill(0, 124, 136)
+  header[124] = 0x80
+  header.writeUInt32BE(body.length, 132)
+  header.write('        ', 148)
+  let sum = 0
+  for (const v of header) sum += v
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1')
+  const tar = await TarArchive.open(writeFile(join(dir, 'base256.tar'), Buffer.concat([header, padded(body), END_OF_ARCHIVE])))
+  try {
+    assert.equal(await text(tar, 'big'), 'binary size')
+  } finally {
+    await tar.close()
+  }
+})
+
 test('a truncated archive names the member it cuts', async () => {
   const big = Buffer.alloc(5000, 1)
   const bytes = await tarBuffer([
