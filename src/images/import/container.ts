@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { ImportError, messageOf } from './errors.js'
 import { TarArchive, normalizeTarName } from './tar-index.js'
 
@@ -133,6 +133,3 @@ export class DirContainer implements Container {
 
   async close(): Promise<void> {}
 }
-
-/** An empty stream, for zero-length blobs. */
-export const emptyStream = (): Readable => Readable.from([])
