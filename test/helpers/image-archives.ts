@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { pack } from 'tar-stream'
-import { blobOf, makeTar, type Blob } from '../../src/demo/writer.js'
+import { blobOf, makeTar, type Blob } from '../../src/demo/images.js'
 
 export const sha256 = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
 export const hex = (digest: string): string => digest.slice(digest.indexOf(':') + 1)
