@@ -1,0 +1,95 @@
+/**
+ * `outpost import PATH… [--name REPO] [--tag TAG] [--dry-run]`: loads images
+ * from `docker save` archives, oci-archive tarballs, OCI image layouts and
+ * skopeo `dir:` copies into the push root (`registry.push_root`), offline.
+ * Prints `NAME:TAG DIGEST` per image on stdout; a progress bar on stderr when
+ * it is a terminal. A bad source: one line naming the file and entry, exit 1.
+ * Safe beside a running `serve` (both write the tree by durable renames).
+ */
+import type { Command } from 'commander'
+import cliProgress from 'cli-progress'
+import { ImportError, WriterSink, importPaths, type ImportProgress } from '../images/import/index.js'
+import { ImageWriteError, Registry2WritableStore } from '../images/index.js'
+import { humanBytes } from '../nodes/text.js'
+import { addConfigOptions, type ConfigFlags } from './options.js'
+import { commandConfig, fail } from './run.js'
+
+/** What import reads of the configuration (`registry.push_root`, which has no flag, defaults to `<data_dir>/registry`). */
+const IMPORT_KEYS = ['data_dir']
+
+interface ImportFlags extends ConfigFlags {
+  name?: string
+  tag?: string
+  dryRun?: boolean
+}
+
+/** A progress bar on stderr when it is a terminal (nothing otherwise); stdout lines may be printed while it runs. */
+const importBar = () => {
+  if (!process.stderr.isTTY) return { update: (_p: ImportProgress) => {}, line: (text: string) => void process.stdout.write(text), stop: () => {} }
+  const bar = new cliProgress.SingleBar(
+    // Redrawn on every frame: a line printed on stdout may have cleared it.
+    { format: 'import [{bar}] {percentage}% | {done} of {all} | {source}', stream: process.stderr, forceRedraw: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  )
+  let started = false
+  return {
+    update: (p: ImportProgress) => {
+      const payload = { done: humanBytes(p.done), all: humanBytes(p.total), source: p.path }
+      if (!started) {
+        bar.start(Math.max(p.total, 1), p.done, payload)
+        started = true
+      } else bar.update(p.done, payload)
+    },
+    line: (text: string) => {
+      if (started && process.stdout.isTTY) process.stderr.write('\r\x1b[2K')
+      process.stdout.write(text)
+    },
+    stop: () => {
+      if (started) bar.stop()
+    },
+  }
+}
+
+/** One line for what stopped the import, or undefined for a fault of Outpost's own (then the stack is printed). */
+const reasonOf = (err: unknown): string | undefined => {
+  if (err instanceof ImportError || err instanceof ImageWriteError) return err.message
+  const e = err as NodeJS.ErrnoException
+  if (typeof e?.code === 'string' && typeof e.message === 'string') return e.message
+  return undefined
+}
+
+const runImport = async (paths: string[], flags: ImportFlags): Promise<void> => {
+  let bar: ReturnType<typeof importBar> | undefined
+  try {
+    const config = commandConfig(flags)
+    const store = new Registry2WritableStore(config.registry.push_root, { uploadTtlMs: config.registry.upload_ttl_s * 1000 })
+    // A dry run writes nothing, not even the empty tree of a push root that is not there yet.
+    if (!flags.dryRun) await store.init()
+    bar = importBar()
+    const images = importPaths(paths, new WriterSink(store), { name: flags.name, tag: flags.tag, dryRun: flags.dryRun, onProgress: bar.update })
+    for await (const image of images) bar.line(`${image.line}\n`)
+    bar.stop()
+  } catch (err) {
+    bar?.stop()
+    const reason = reasonOf(err)
+    if (reason === undefined) fail(err)
+    process.stderr.write(`outpost import: ${reason!.replace(/\s*\n\s*/g, ' ')}\n`)
+    process.exit(1)
+  }
+}
+
+export const addImport = (program: Command): void => {
+  addConfigOptions(
+    program
+      .command('import')
+      .description(
+        'load images into the push root (registry.push_root) from docker save archives, oci-archive tarballs, OCI layouts and skopeo dir: copies; prints NAME:TAG DIGEST per image',
+      )
+      .argument('<paths...>', 'archives (.tar) and folders to import'),
+    IMPORT_KEYS,
+  )
+    .option('--name <repo>', 'repository for the images (required when a source carries no name), e.g. library/busybox')
+    .option('--tag <tag>', 'tag for the image (a single-image source only; required when it carries no tag)')
+    .option('--dry-run', 'read and check everything, print the same lines, write nothing')
+    .action(runImport)
+}
