@@ -25,8 +25,6 @@ const flagOption = (k: ConfigKey): Option => {
   const option = new Option(`--${flag.name} <${flag.arg}>`, `${flag.help ?? k.doc}${k.list ? ' (repeatable)' : ''}`)
   if (k.list) option.argParser(collect)
   if (k.choices) option.choices(k.choices)
-  // Accepted so that existing command lines keep working; not offered while it serves nothing.
-  if (k.reserved) option.hideHelp()
   return option
 }
 

@@ -1,6 +1,6 @@
 /** `outpost serve`: serve a bundle and the configured roots until SIGTERM/SIGINT. */
 import type { Command } from 'commander'
-import { createLogger, loadConfig, startServer, type Logger, type RunningServer } from '../server/index.js'
+import { createLogger, loadConfig, logHtpasswdReload, startServer, type Logger, type RunningServer } from '../server/index.js'
 import { FLAG_KEYS, addConfigOptions, flagLayer, type ConfigFlags } from './options.js'
 import { fail } from './run.js'
 
@@ -28,8 +28,9 @@ const runUntilSignal = (running: RunningServer, logger: Logger): void => {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
-  // `systemctl reload outpost`: check certificates now (e.g. after `outpost certs rotate-ca`).
+  // `systemctl reload outpost`: re-read the htpasswd file, check certificates now (e.g. after `outpost certs rotate-ca`).
   process.on('SIGHUP', () => {
+    if (running.htpasswd) logHtpasswdReload(logger, running.htpasswd.file, running.htpasswd.reload(), 'SIGHUP')
     if (!running.tls) return
     void running.tls.check().then((result) => logger.info({ signal: 'SIGHUP', result }, 'certificate check'))
   })

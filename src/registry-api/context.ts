@@ -6,6 +6,7 @@ import type { Context } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { isValidName, type ImageStores, type NameResolver, type RepositoryView } from '../images/index.js'
+import type { RegistryAccessOptions } from './access.js'
 import { RegistryError } from './errors.js'
 
 export const API_VERSION_HEADER = 'Docker-Distribution-API-Version'
@@ -17,10 +18,12 @@ export interface RegistryApiOptions {
   logger: Logger
   /** Called once per blob body sent (GET, 200 or 206). */
   onBlobServed?: (digest: string, bytes: number) => void
+  /** Who may write (access.ts); by default the push listener on loopback only. */
+  access?: Omit<RegistryAccessOptions, 'logger'>
   /**
-   * Whether this write request (POST, PUT, PATCH, DELETE) may write: the
-   * access policy's answer for its listener and credentials. Default: no
-   * request may (the API is read-only). Writes also need `stores.push`.
+   * Whether this write request (POST, PUT, PATCH, DELETE) may write. Default:
+   * the access policy's answer for its listener and credentials (`mayWrite`).
+   * Writes also need `stores.push`.
    */
   canWrite?: (c: Ctx) => boolean
   /** `registry.delete`: a request that may write may also delete manifests, tags and blobs. */

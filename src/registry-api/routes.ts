@@ -1,12 +1,13 @@
 /**
  * The OCI distribution API (distribution-spec v1.1) over the image stores:
  * the pull side (read.ts) on every listener, the push side (uploads.ts,
- * write.ts) where the access policy lets a request write and there is a
- * push root. Errors are thrown as RegistryError and written by the one
+ * write.ts) where the access policy (access.ts) lets a request write and
+ * there is a push root. Errors are thrown as RegistryError and written by the one
  * error handler the server installs (see errors.ts).
  */
 import { Hono } from 'hono'
 import { labelRoute } from '../http/index.js'
+import { mayWrite, registryAccess } from './access.js'
 import { API_VERSION, API_VERSION_HEADER, rawPath, type Ctx, type Env, type RegistryApiOptions } from './context.js'
 import { RegistryError } from './errors.js'
 import { parseV2Path } from './paths.js'
@@ -24,7 +25,7 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
   const read = readHandlers(options)
   const uploads = uploadHandlers(options)
   const write = writeHandlers(options)
-  const canWrite = options.canWrite ?? (() => false)
+  const canWrite = options.canWrite ?? mayWrite
 
   const readOnly = (c: Ctx): never => {
     labelRoute(c.env?.incoming, 'v2.write')
@@ -69,6 +70,8 @@ export const registryApi = (options: RegistryApiOptions): Hono<Env> => {
     }
   }
 
+  // Who may write, in front of every route below ('/v2/*' matches '/v2' too).
+  app.use('/v2/*', registryAccess({ htpasswd: null, pushOnLoopback: true, ...options.access, logger: options.logger }))
   app.all('/v2', dispatch)
   app.all('/v2/*', dispatch)
   return app

@@ -7,7 +7,7 @@
  */
 import { Hono } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
-import { errorBody, errorResponse, RegistryError, registryApi, API_VERSION, API_VERSION_HEADER } from '../registry-api/index.js'
+import { errorBody, errorResponse, RegistryError, registryApi, API_VERSION, API_VERSION_HEADER, type CredentialCheck, type ListenerBinding } from '../registry-api/index.js'
 import { errorReply, HttpError, labelRoute } from '../http/index.js'
 import { HTTPException } from 'hono/http-exception'
 import { filesRouter, type FileCache } from '../repos/index.js'
@@ -17,7 +17,7 @@ import type { ServedLayout } from './layout.js'
 import type { Catalog } from '../catalog/index.js'
 import { healthRouter, type ReadinessCheck } from '../nodes/health.js'
 import { inventoryRouter } from '../nodes/served-inventory.js'
-import type { OutpostConfig } from './config.js'
+import { isLoopbackHost, type OutpostConfig } from './config.js'
 import type { Listener } from './listen.js'
 import type { Db } from '../catalog/db.js'
 import { nodesApi, NodeStore, DEFAULT_UPSTREAMS, type SetupSource } from '../nodes/index.js'
@@ -46,6 +46,8 @@ export interface AppOptions {
   packageTrees?: () => readonly TreeReport[] | null
   /** The file roots' cache, so the caller can close its watchers on stop. */
   fileCache?: FileCache
+  /** The users who may write through the HTTP and HTTPS listeners (registry.auth.htpasswd); none: read-only. */
+  htpasswd?: CredentialCheck | null
 }
 
 /**
@@ -55,7 +57,7 @@ export interface AppOptions {
  */
 export const BUILT_IN_PATHS: readonly string[] = ['/v2', '/healthz', '/readyz', '/time', '/inventory', '/nodes', '/setup', '/metrics', '/ca.crt']
 
-type Env = { Bindings: HttpBindings }
+type Env = { Bindings: HttpBindings & ListenerBinding }
 
 /**
  * The upstream registries nodes mirror through Outpost: the usual
@@ -140,6 +142,11 @@ export const createApp = (options: AppOptions): Hono<Env> => {
       onBlobServed: (_digest, bytes) => {
         metrics.blobsServed.inc()
         metrics.blobBytes.inc(bytes)
+      },
+      deletes: options.config.registry.delete,
+      access: {
+        htpasswd: options.htpasswd ?? null,
+        pushOnLoopback: options.config.listen.push === null || isLoopbackHost(options.config.listen.push.host),
       },
     }),
   )

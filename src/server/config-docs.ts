@@ -19,12 +19,11 @@ const defaultText = (k: ConfigKey): string => {
 }
 
 const flagText = (k: ConfigKey): string => {
-  if (!k.flag || k.reserved) return ''
+  if (!k.flag) return ''
   return `${code(`--${k.flag.name}`)}${k.list ? ' (repeatable)' : ''}`
 }
 
 const whatText = (k: ConfigKey): string => {
-  if (k.reserved) return 'reserved, not yet served: nothing listens on it yet'
   const named = k.choices?.every((c) => k.doc.includes(code(c)))
   return k.choices && !named ? `${k.doc} (one of ${k.choices.map(code).join(', ')})` : k.doc
 }
@@ -72,10 +71,10 @@ const wrap = (text: string, width: number): string[] => {
 }
 
 const exampleKey = (k: ConfigKey, indent: string): string[] => {
-  const notes = k.notes && !k.reserved ? k.notes : wrap(`${capitalized(k.doc).replace(/`/g, '')}.`, 76)
+  const notes = k.notes ? k.notes : wrap(`${capitalized(k.doc).replace(/`/g, '')}.`, 76)
   const extra = [
     ...(k.choices ? [k.choices.join(' | ')] : []),
-    ...(k.flag && !k.reserved ? [`Flag: --${k.flag.name}${k.list ? ' (repeatable)' : ''}`] : []),
+    ...(k.flag ? [`Flag: --${k.flag.name}${k.list ? ' (repeatable)' : ''}`] : []),
   ]
   const yaml = stringify({ [k.path[k.path.length - 1]!]: k.default }).trimEnd().split('\n')
   return [...notes, ...extra].map((l) => `${indent}# ${l}`.trimEnd()).concat(yaml.map((l) => `${indent}${l}`))
@@ -92,7 +91,20 @@ export const renderExampleConfig = (): string => {
     }
     lines.push(`${s.name}:`)
     if (s.notes) lines.push(...s.notes.map((l) => `  # ${l}`), '')
-    for (const k of s.keys) lines.push(...exampleKey(k, '  '))
+    // Keys inside an object of the section (`registry.auth.htpasswd`) go under its name, once.
+    let open: string[] = []
+    for (const k of s.keys) {
+      const parents = k.path.slice(1, -1)
+      let same = 0
+      while (same < open.length && same < parents.length && open[same] === parents[same]) same++
+      for (let depth = same; depth < parents.length; depth++) {
+        const indent = '  '.repeat(depth + 1)
+        const innermost = depth === parents.length - 1
+        lines.push('', ...(innermost && k.groupNotes ? k.groupNotes.map((l) => `${indent}# ${l}`) : []), `${indent}${parents[depth]}:`)
+      }
+      open = parents
+      lines.push(...exampleKey(k, '  '.repeat(parents.length + 1)))
+    }
   }
   return lines.join('\n') + '\n'
 }

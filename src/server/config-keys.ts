@@ -19,6 +19,8 @@ export interface ConfigKey extends KeyMeta {
   default: unknown
   /** The allowed values of an enum key. */
   choices: string[] | null
+  /** For a key inside an object within a section (`registry.auth.htpasswd`): that object's notes. */
+  groupNotes?: string[]
 }
 
 export interface ConfigSection extends SectionMeta {
@@ -49,12 +51,22 @@ const leaf = (path: string[], schema: z.ZodTypeAny): ConfigKey => {
   }
 }
 
+/** The leaf keys under a path: an object without key documentation is a group of keys. */
+const leaves = (path: string[], schema: z.ZodTypeAny): ConfigKey[] => {
+  const { inner } = unwrapDefault(schema)
+  if (!(inner instanceof z.ZodObject) || keyMeta(schema)) return [leaf(path, schema)]
+  const notes = sectionMeta(schema)?.notes
+  return Object.entries(inner.shape as Record<string, z.ZodTypeAny>).flatMap(([k, s]) =>
+    leaves([...path, k], s).map((key) => (notes && !key.groupNotes ? { ...key, groupNotes: notes } : key)),
+  )
+}
+
 /** The top level in schema order: each plain key is its own section without a name. */
 const walk = (): ConfigSection[] =>
   Object.entries(configSchema.shape as Record<string, z.ZodTypeAny>).map(([name, schema]) => {
     const { inner } = unwrapDefault(schema)
     if (!(inner instanceof z.ZodObject)) return { name: '', keys: [leaf([name], schema)] }
-    const keys = Object.entries(inner.shape as Record<string, z.ZodTypeAny>).map(([k, s]) => leaf([name, k], s))
+    const keys = Object.entries(inner.shape as Record<string, z.ZodTypeAny>).flatMap(([k, s]) => leaves([name, k], s))
     return { name, ...(sectionMeta(schema) ?? {}), keys }
   })
 

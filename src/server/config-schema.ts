@@ -25,6 +25,19 @@ export const parseListen = (value: string): ListenAddress | null | string => {
   return { host, port }
 }
 
+/**
+ * A loopback host: 127.0.0.0/8, ::1 (also written in full or IPv4-mapped)
+ * or `localhost`. Names other than `localhost` are not resolved: they count
+ * as reachable from elsewhere.
+ */
+export const isLoopbackHost = (host: string): boolean => {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '')
+  if (h === 'localhost') return true
+  const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h
+  if (isIP(v4) === 4) return v4.split('.')[0] === '127'
+  return isIP(h) === 6 && /^(0{0,4}:){2,7}0{0,3}1$/.test(h)
+}
+
 /** A command-line flag for a key. Lists make it repeatable; enums give it choices. */
 export interface FlagSpec {
   /** Long name without the dashes: `registry-root`. */
@@ -49,8 +62,6 @@ export interface KeyMeta {
    */
   paths?: 'whole' | 'after-name'
   flag?: FlagSpec
-  /** Accepted and checked, but nothing uses it yet: its flag is hidden and the docs say so. */
-  reserved?: boolean
 }
 
 export interface SectionMeta {
@@ -123,6 +134,19 @@ const sanSchema = z
   .refine((v) => isIP(v) !== 0 || /^(\*\.)?[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/.test(v), {
     message: 'must be a DNS name or an IP address',
   })
+
+const TRUE_WORDS = new Set(['true', 'yes', 'on', '1'])
+const FALSE_WORDS = new Set(['false', 'no', 'off', '0'])
+
+/** true/false from YAML, or from an environment string (`true`, `yes`, `on`, `1` and their opposites). */
+const boolSchema = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'boolean') return v
+  const word = v.trim().toLowerCase()
+  if (TRUE_WORDS.has(word)) return true
+  if (FALSE_WORDS.has(word)) return false
+  ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${v}" is not true or false` })
+  return z.NEVER
+})
 
 /** Whole numbers; the environment hands them over as strings. */
 const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
@@ -223,8 +247,13 @@ export const configSchema = z
             flag: { name: 'https', arg: LISTEN_ARG },
           }),
           push: key(listenSchema.default('127.0.0.1:5000'), {
-            doc: 'reserved for a later push listener: checked, but nothing listens on it yet',
-            reserved: true,
+            doc: 'push listener (plain HTTP): the whole registry API, writes without credentials; loopback only unless `registry.auth.htpasswd` is set',
+            notes: [
+              'Push listener (plain HTTP, where kubeplay pushes): the whole registry API,',
+              'reads and writes. On a loopback address (127.0.0.0/8, ::1, localhost) it',
+              'asks for no credentials; on any other address Outpost starts only when',
+              'registry.auth.htpasswd is set, and writes there need its credentials.',
+            ],
             flag: { name: 'push', arg: LISTEN_ARG },
           }),
           ntp: key(listenSchema.default('0.0.0.0:123'), {
@@ -276,6 +305,39 @@ export const configSchema = z
           doc: 'names the registry answers to (certificate names, node set-up)',
           flag: { name: 'domain', arg: 'name', help: 'registry domain' },
         }),
+        push_root: key(z.string().min(1).nullable().default(null), {
+          doc: 'folder that pushed images are written to (and served from)',
+          notes: ['Folder that pushed images are written to (and served from); by default', '<data_dir>/registry.'],
+          defaultNote: 'meaning `<data_dir>/registry`',
+          paths: 'whole',
+        }),
+        delete: key(boolSchema.default(false), {
+          doc: 'clients allowed to write may also delete manifests, tags and blobs',
+          notes: ['Clients allowed to write may also delete manifests, tags and blobs.'],
+        }),
+        upload_ttl_s: key(intSchema(60, 30 * 86_400).default(86_400), {
+          doc: 'a blob upload left unfinished this long (seconds) is discarded',
+        }),
+        auth: section(
+          z
+            .object({
+              htpasswd: key(z.string().min(1).nullable().default(null), {
+                doc: 'htpasswd file (bcrypt, `htpasswd -B`): the HTTP and HTTPS listeners then take writes from these users',
+                notes: [
+                  'htpasswd file of bcrypt entries (htpasswd -B, as registry:2 reads). With',
+                  'it, the HTTP and HTTPS listeners take writes with Basic credentials of',
+                  'these users (401 otherwise); reads stay anonymous. Without it they are',
+                  'read-only (405 on writes). Re-read on SIGHUP and when the file changes.',
+                ],
+                defaultNote: 'HTTP and HTTPS are read-only',
+                paths: 'whole',
+                flag: { name: 'htpasswd', arg: 'file' },
+              }),
+            })
+            .strict()
+            .default({}),
+          { notes: ['Who may write through the HTTP and HTTPS listeners.'] },
+        ),
       })
       .strict()
       .default({}),

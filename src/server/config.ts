@@ -8,13 +8,14 @@
  * OUTPOST_REGISTRY_ROOTS. List values in the environment are comma-separated.
  */
 import { readFileSync, existsSync } from 'node:fs'
-import { dirname, isAbsolute, resolve } from 'node:path'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
-import { configSchema } from './config-schema.js'
+import { configSchema, isLoopbackHost } from './config-schema.js'
 import { CONFIG_KEYS, OTHER_ENV } from './config-keys.js'
+import { Htpasswd, HtpasswdError } from '../registry-api/htpasswd.js'
 
-export { configSchema, parseListen, type ListenAddress } from './config-schema.js'
+export { configSchema, isLoopbackHost, parseListen, type ListenAddress } from './config-schema.js'
 export { envName } from './config-keys.js'
 
 export const DEFAULT_CONFIG_FILE = '/etc/outpost/config.yaml'
@@ -25,6 +26,8 @@ type ParsedConfig = z.output<typeof configSchema>
 export interface OutpostConfig extends ParsedConfig {
   /** Where the file layer came from, if any. */
   readonly source: string | null
+  /** `registry.push_root` with its default (`<data_dir>/registry`) filled in. */
+  registry: ParsedConfig['registry'] & { push_root: string }
 }
 
 export class ConfigError extends Error {
@@ -138,6 +141,14 @@ const crossChecks = (c: ParsedConfig): string[] => {
   if (t.renew_before_days >= t.server_days) {
     out.push(`tls.renew_before_days: must be less than tls.server_days (${t.server_days}), or every check would re-issue`)
   }
+  // The push listener takes writes without credentials: only processes on this host may reach it.
+  const push = c.listen.push
+  if (push && !isLoopbackHost(push.host) && c.registry.auth.htpasswd === null) {
+    out.push(
+      `listen.push: ${push.host} is not a loopback address, and the push listener takes writes without credentials; ` +
+        'listen on 127.0.0.1, ::1 or localhost, set registry.auth.htpasswd, or turn it off (listen.push: off)',
+    )
+  }
   return out
 }
 
@@ -184,10 +195,23 @@ export const loadConfig = (options: LoadConfigOptions = {}): ConfigLoadResult =>
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, 'flags'))
   const problems = crossChecks(parsed.data)
   if (problems.length) throw new ConfigError(problems.map((p) => `${source ?? 'configuration'}: ${p}`).join('\n'))
-  return { config: deepFreeze({ ...parsed.data, source }), warnings }
+  const registry = { ...parsed.data.registry, push_root: parsed.data.registry.push_root ?? join(parsed.data.data_dir, 'registry') }
+  return { config: deepFreeze({ ...parsed.data, registry, source }), warnings }
 }
 
-/** Validates a config file alone (for `outpost check-config`). */
+/** The users of `registry.auth.htpasswd`, or null; a file that cannot be used is a ConfigError naming its line. */
+export const openHtpasswd = (config: OutpostConfig): Htpasswd | null => {
+  const file = config.registry.auth.htpasswd
+  if (file === null) return null
+  try {
+    return Htpasswd.load(file)
+  } catch (err) {
+    if (err instanceof HtpasswdError) throw new ConfigError(`registry.auth.htpasswd: ${err.message}`)
+    throw err
+  }
+}
+
+/** Validates a config file alone, and the htpasswd file it names (for `outpost check-config`). */
 export const checkConfigFile = (file: string): void => {
-  loadConfig({ file, env: {}, noDefaultFile: true })
+  openHtpasswd(loadConfig({ file, env: {}, noDefaultFile: true }).config)
 }

@@ -9,7 +9,7 @@ import { CertificateRenewer, prepareTls, secureContextOptions } from '../tls/ind
 import type { Logger } from './logger.js'
 import { Catalog } from '../catalog/index.js'
 import { watchCatalog } from '../catalog/watch.js'
-import { parseV2Path } from '../registry-api/index.js'
+import { parseV2Path, type Htpasswd, type HtpasswdReload, type ListenerKind } from '../registry-api/index.js'
 import { requestedReference } from '../images/index.js'
 import type { ReadinessCheck } from '../nodes/health.js'
 import { Metrics } from './metrics.js'
@@ -18,7 +18,8 @@ import { FileCache, PackageTrees, hiddenEntries } from '../repos/index.js'
 import { buildLayout, openCatalog, openCatalogDb, type ServedLayout } from './compose.js'
 import { closeListener, listen, requestHandler, type Listener } from './listen.js'
 import { tlsSettingsOf } from './tls-settings.js'
-import type { ListenAddress, OutpostConfig } from './config.js'
+import { openPushRoot } from './push-root.js'
+import { isLoopbackHost, openHtpasswd, type ListenAddress, type OutpostConfig } from './config.js'
 import { startSntp, type SntpServer } from '../nodes/index.js'
 
 export { loadConfig, ConfigError, checkConfigFile, DEFAULT_CONFIG_FILE, type OutpostConfig } from './config.js'
@@ -43,6 +44,8 @@ export interface RunningServer {
   ntp: { host: string; port: number } | null
   /** yum/apt trees under the file roots and their latest check (started in the background). */
   packageTrees: PackageTrees
+  /** The users who may write (registry.auth.htpasswd), or null; `reload()` re-reads the file (SIGHUP). */
+  htpasswd: Htpasswd | null
   /** Graceful stop: stop accepting, let in-flight requests finish. */
   close(graceMs?: number): Promise<void>
 }
@@ -115,8 +118,32 @@ const startTime = async (config: OutpostConfig, logger: Logger, metrics: Metrics
   }
 }
 
+/** The htpasswd file, read and checked before anything listens: a bad line stops start-up (exit 2). */
+const loadHtpasswd = (config: OutpostConfig, logger: Logger): Htpasswd | null => {
+  const htpasswd = openHtpasswd(config)
+  if (!htpasswd) return null
+  const { file, userCount: users } = htpasswd
+  if (users === 0) logger.warn({ file }, 'htpasswd has no users: nobody can write through the HTTP and HTTPS listeners')
+  else logger.info({ file, users }, 'htpasswd: writes through the HTTP and HTTPS listeners need these credentials')
+  return htpasswd
+}
+
+/** Logs the outcome of re-reading the htpasswd file (on change, or on SIGHUP). */
+export const logHtpasswdReload = (logger: Logger, file: string, outcome: HtpasswdReload, cause: string): void => {
+  if (outcome.ok) logger.info({ file, users: outcome.users, cause }, 'htpasswd re-read')
+  else logger.error({ file, cause, error: outcome.error }, 'htpasswd not re-read: the users read before stay in force')
+}
+
+/** What a listener lets clients write, for the start-up log. */
+const writesOn = (kind: ListenerKind, config: OutpostConfig): string => {
+  const withCredentials = config.registry.auth.htpasswd !== null ? 'with htpasswd credentials' : 'none (read-only)'
+  if (kind !== 'push') return withCredentials
+  return config.listen.push && isLoopbackHost(config.listen.push.host) ? 'without credentials (loopback)' : withCredentials
+}
+
 export const startServer = async (config: OutpostConfig, logger: Logger, metrics = new Metrics()): Promise<RunningServer> => {
   const layout = buildLayout(config)
+  const htpasswd = loadHtpasswd(config, logger)
   // Certificates before any listener: an unusable CA stops start-up with nothing bound.
   let tls: CertificateRenewer | null = null
   if (config.listen.https) {
@@ -152,7 +179,7 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
   // Reporting duplicates walks every store: do it beside serving, not before it.
   void layout.stores.duplicates().then(
     (dups) => {
-      for (const [name, labels] of dups) logger.warn({ repository: name, stores: labels, served_from: labels[0] }, 'repository present in several stores; the first is served')
+      for (const [name, labels] of dups) logger.warn({ repository: name, stores: labels, tags_from: labels[0] }, 'repository present in several stores; its tags are merged, a tag in several resolves in the first')
     },
     (err) => logger.warn({ err }, 'could not list repositories'),
   )
@@ -164,7 +191,10 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
   const packageTrees = new PackageTrees({ roots: layout.filesRoots, symlinks: layout.filesSymlinks })
   const listeners: Listener[] = []
   let sntp: SntpServer | null = null
+  let stopPushSweep = (): void => undefined
   try {
+    // Made and checked before anything listens: the catalog watcher and the push routes need it.
+    stopPushSweep = await openPushRoot(layout, config, logger)
     sntp = await startTime(config, logger, metrics)
     const app = createApp({
       layout,
@@ -179,23 +209,28 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
       fileCache,
       packageTrees: () => packageTrees.reports,
       caPem: () => tls?.caPem() ?? null,
+      htpasswd,
     })
-    const handler = requestHandler(app, { logger, metrics, onResponse: missRecorder(catalog, logger) })
-    if (config.listen.http) listeners.push(await listen('http', config.listen.http, handler))
+    const onResponse = missRecorder(catalog, logger)
+    const handler = (listener: ListenerKind) => requestHandler(app, { logger, metrics, onResponse, listener })
+    if (config.listen.http) listeners.push(await listen('http', config.listen.http, handler('http')))
     if (config.listen.https && tls) {
-      const l = await listen('https', config.listen.https, handler, secureContextOptions(tls.current))
+      const l = await listen('https', config.listen.https, handler('https'), secureContextOptions(tls.current))
       tls.attach(l.server as TlsServer)
       listeners.push(l)
     }
+    if (config.listen.push) listeners.push(await listen('push', config.listen.push, handler('push')))
   } catch (err) {
     await Promise.all(listeners.map((l) => closeListener(l, 0)))
     await sntp?.stop()
+    stopPushSweep()
     fileCache.close()
     catalog.close()
     throw err
   }
-  for (const l of listeners) logger.info({ listener: l.name, url: l.url }, 'listening')
+  for (const l of listeners) logger.info({ listener: l.name, url: l.url, writes: writesOn(l.name, config) }, 'listening')
   tls?.start()
+  const stopHtpasswdWatch = htpasswd?.watch((outcome) => logHtpasswdReload(logger, htpasswd.file, outcome, 'file changed'))
   // Serving starts now; the catalog scan, the watchers and the package tree
   // checks (which stat every package) run beside it.
   const watcher = watchCatalog(catalog, layout.stores.uncached, layout.filesRoots, logger.child({ sub: 'watch' }))
@@ -224,8 +259,11 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     tls,
     ntp: sntp ? { host: sntp.host, port: sntp.port } : null,
     packageTrees,
+    htpasswd,
     close: async (graceMs = 30_000) => {
       tls?.stop()
+      stopHtpasswdWatch?.()
+      stopPushSweep()
       packageTrees.close()
       await Promise.all([...listeners.map((l) => closeListener(l, graceMs)), sntp?.stop()])
       fileCache.close()

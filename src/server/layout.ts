@@ -1,13 +1,14 @@
 /**
  * Turns the configuration into what the routers serve: image stores in
- * consultation order, the name resolver, and the file roots. `bundle: DIR`
+ * consultation order (the push root, `registry.push_root`, first), the name
+ * resolver, and the file roots. `bundle: DIR`
  * means `registry.roots: [DIR/registry]`, `files.roots: [/=DIR/nginx]` and
  * `DIR/images_origin.yaml` when present, ahead of the configured extras.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { ImageStores, NameResolver, OciLayoutStore, Registry2Store, type OriginEntry } from '../images/index.js'
+import { ImageStores, NameResolver, OciLayoutStore, Registry2Store, Registry2WritableStore, type OriginEntry } from '../images/index.js'
 import type { OutpostConfig } from './config.js'
 import { ConfigError } from './config.js'
 
@@ -61,8 +62,13 @@ export const buildLayout = (config: OutpostConfig): ServedLayout => {
     ...config.registry.oci_layouts.map((l) => new OciLayoutStore(l.path, l.name)),
   ]
   const origins = originFiles.flatMap(readImagesOrigin)
+  // Pushes go to a tree of their own: bundle roots and OCI layouts are never written.
+  const pushRoot = resolve(config.registry.push_root)
+  const clash = [...registryRoots, ...config.registry.oci_layouts.map((l) => l.path)].find((r) => resolve(r) === pushRoot)
+  if (clash) throw new ConfigError(`registry.push_root: ${config.registry.push_root} is also a registry root or OCI layout (${clash}); those are never written: give pushes a folder of their own`)
+  const push = new Registry2WritableStore(config.registry.push_root, { uploadTtlMs: config.registry.upload_ttl_s * 1000 })
   return {
-    stores: new ImageStores(stores),
+    stores: new ImageStores(stores, { push }),
     resolver: new NameResolver({ origins, rules: config.registry.mappings }),
     filesRoots,
     filesSymlinks: config.files.symlinks,

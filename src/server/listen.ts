@@ -11,12 +11,13 @@ import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
 import type { Env, Hono } from 'hono'
 import { routeLabelOf } from '../http/index.js'
+import { requestUserOf, type ListenerKind } from '../registry-api/index.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import type { ListenAddress } from './config.js'
 
 export interface Listener {
-  name: string
+  name: ListenerKind
   server: Server | HttpsServer
   address: AddressInfo
   /** A URL clients can use (loopback when bound to all addresses). */
@@ -54,11 +55,14 @@ export interface RequestHandlerOptions {
   metrics: Metrics
   /** Called once per completed request (after logging), e.g. for the ledger of misses. */
   onResponse?: (req: IncomingMessage, res: ServerResponse, route: string) => void
+  /** The listener this handler serves: handlers see it as `c.env.listener` (who may write depends on it). */
+  listener?: ListenerKind
 }
 
 /** The Node request listener for an app, with the access log and metrics. */
 export const requestHandler = <E extends Env>(app: Hono<E>, options: RequestHandlerOptions) => {
-  const listener = getRequestListener(app.fetch)
+  const kind = options.listener
+  const listener = getRequestListener(kind ? (request, env) => app.fetch(request, { ...env, listener: kind }) : app.fetch)
   const access = options.logger.child({ sub: 'access' })
   const { metrics } = options
   return (req: IncomingMessage, res: ServerResponse): void => {
@@ -69,6 +73,7 @@ export const requestHandler = <E extends Env>(app: Hono<E>, options: RequestHand
       const route = routeLabelOf(req)
       const status = String(res.statusCode)
       const bytes = req.method === 'HEAD' ? 0 : sentBytes()
+      const user = requestUserOf(req)
       metrics.requests.inc({ route, method: req.method ?? '', status })
       metrics.bytes.inc({ route, status }, bytes)
       metrics.duration.observe({ route }, ms / 1000)
@@ -82,6 +87,8 @@ export const requestHandler = <E extends Env>(app: Hono<E>, options: RequestHand
           remote: req.socket.remoteAddress,
           route,
           ua: req.headers['user-agent'],
+          ...(kind ? { listener: kind } : {}),
+          ...(user !== undefined ? { user } : {}),
           ...(res.writableFinished ? {} : { aborted: true }),
         },
         'request',
@@ -94,16 +101,22 @@ export const requestHandler = <E extends Env>(app: Hono<E>, options: RequestHand
 
 /** With `tls`, an HTTPS server (the options come from src/tls: TLS 1.2 and 1.3 only). */
 export const listen = (
-  name: string,
+  name: ListenerKind,
   addr: ListenAddress,
   handler: ReturnType<typeof requestHandler>,
   tls?: SecureContextOptions,
 ): Promise<Listener> =>
   new Promise((resolveListen, reject) => {
     const server = tls ? createHttpsServer({ ...tls, keepAliveTimeout: 65_000 }, handler) : createServer({ keepAliveTimeout: 65_000 }, handler)
-    server.once('error', reject)
+    // A bind error names the listener's key: `listen.push (127.0.0.1:5000): listen EADDRINUSE…`.
+    const failed = (err: Error): void => {
+      const where = addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`
+      err.message = `listen.${name} (${where}): ${err.message}`
+      reject(err)
+    }
+    server.once('error', failed)
     server.listen(addr.port, addr.host, () => {
-      server.off('error', reject)
+      server.off('error', failed)
       const address = server.address() as AddressInfo
       const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address
       const hostPart = host.includes(':') ? `[${host}]` : host

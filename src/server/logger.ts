@@ -3,6 +3,16 @@ import { pino, type Logger, type LevelWithSilent } from 'pino'
 
 export type { Logger } from 'pino'
 
+const REDACTED = [
+  'authorization',
+  'password',
+  'headers.authorization',
+  'headers.cookie',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'request.headers.authorization',
+]
+
 export const createLogger = (level: LevelWithSilent, destination?: NodeJS.WritableStream): Logger =>
   pino(
     {
@@ -10,6 +20,8 @@ export const createLogger = (level: LevelWithSilent, destination?: NodeJS.Writab
       base: { svc: 'outpost' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // Credentials never reach the log, wherever a header set ends up in a logged object.
+      redact: { paths: REDACTED, censor: '[redacted]' },
     },
     (destination ?? pino.destination({ fd: 1, sync: false })) as pino.DestinationStream,
   )

@@ -23,6 +23,21 @@ test('an invalid config stops start-up naming the key', async (t) => {
   assert.match(env.stderr, /environment: log_level/)
 })
 
+test('a push listener off loopback without htpasswd, or an htpasswd that is not bcrypt, stops start-up', async (t) => {
+  const dir = tempDir()
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const quiet = ['--data-dir', join(dir, 'data'), '--http', '127.0.0.1:0', '--https', 'off', '--ntp', 'off']
+  const open = await run(process.execPath, [...CLI, 'serve', '--config', '/dev/null', ...quiet, '--push', '0.0.0.0:0'])
+  assert.equal(open.status, 2)
+  assert.match(open.stderr, /listen\.push: 0\.0\.0\.0 is not a loopback address/)
+  const file = join(dir, 'htpasswd')
+  writeFileSync(file, '# writers\nalice:$apr1$mWmwQC8o$TK6Pe4c1ehTiA5MHvpnIg0\n')
+  const md5 = await run(process.execPath, [...CLI, 'serve', '--config', '/dev/null', ...quiet, '--push', 'off', '--htpasswd', file])
+  assert.equal(md5.status, 2)
+  assert.match(md5.stderr, new RegExp(`registry\\.auth\\.htpasswd: ${file}:2: user "alice": an Apache MD5 \\(\\$apr1\\$\\) hash; only bcrypt`))
+  assert.doesNotMatch(md5.stderr, /mWmwQC8o/)
+})
+
 test('--version prints the package version', async () => {
   const r = await run(process.execPath, [...CLI, '--version'])
   assert.equal(r.status, 0)

@@ -1,7 +1,7 @@
 /**
  * Real clients push into Outpost and pull back: skopeo copies a multi-arch
- * OCI index and a Docker schema2 image from an OCI layout into the push
- * listener; skopeo and containerd pull them back through the HTTP and
+ * OCI index (digests preserved) and a Docker schema2 image (made by skopeo
+ * from an OCI image) from an OCI layout into the push listener; skopeo and containerd pull them back through the HTTP and
  * HTTPS listeners with digests compared; then docker-registry, serving the
  * push root in place, serves the same digests. containerd needs root.
  */
@@ -40,6 +40,8 @@ describe('skopeo pushes into Outpost; skopeo, containerd and docker-registry pul
   let arm64: ImageParts
   let index: Blob
   let pause: ImageParts
+  /** The digest of the Docker schema2 manifest skopeo made of `pause` and pushed. */
+  let pauseDigest: string
   let caFile: string
   let serverClosed = false
   const policy = ['--insecure-policy']
@@ -55,7 +57,7 @@ describe('skopeo pushes into Outpost; skopeo, containerd and docker-registry pul
       { image: amd64, platform: { architecture: 'amd64', os: 'linux' } },
       { image: arm64, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
     ])
-    pause = await makeImage({ architecture: 'amd64', format: 'docker', files: { pause: 'pause\n' } })
+    pause = await makeImage({ architecture: 'amd64', format: 'oci', files: { pause: 'pause\n' } })
     const layout = new OciLayoutWriter(join(dir, 'layout'))
     for (const i of [amd64, arm64, pause]) layout.putImage(i)
     layout.addEntry(index, OCI_INDEX, 'multi')
@@ -82,7 +84,11 @@ describe('skopeo pushes into Outpost; skopeo, containerd and docker-registry pul
   test('skopeo copy --all into the push listener, digests preserved', async () => {
     const to = (name: string) => `docker://${pushUrl()}/${name}`
     await runOk(skopeo, [...policy, 'copy', '--all', '--preserve-digests', '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:multi`, to('library/hello:2.0')])
-    await runOk(skopeo, [...policy, 'copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:pause`, to('library/pause:3.10')])
+    // skopeo reads only OCI manifests from a layout: the Docker image is made on the way (--format v2s2).
+    const digestFile = join(dir, 'pause.digest')
+    await runOk(skopeo, [...policy, 'copy', '--format', 'v2s2', '--digestfile', digestFile, '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:pause`, to('library/pause:3.10')])
+    pauseDigest = readFileSync(digestFile, 'utf8').trim()
+    assert.match(pauseDigest, /^sha256:[0-9a-f]{64}$/)
     assert.deepEqual(checkTree(pushRoot()), [])
   })
 
@@ -94,7 +100,7 @@ describe('skopeo pushes into Outpost; skopeo, containerd and docker-registry pul
       const raw = await runOk(skopeo, [...policy, 'inspect', '--raw', ...tls, `${from}/library/hello:2.0`])
       assert.equal(sha256Hex(raw.stdout), index.digest.slice(7), from)
       const single = await runOk(skopeo, [...policy, 'inspect', '--raw', ...tls, `${from}/library/pause:3.10`])
-      assert.equal(sha256Hex(single.stdout), pause.manifest.digest.slice(7), from)
+      assert.equal(sha256Hex(single.stdout), pauseDigest.slice(7), from)
     }
     const out = join(dir, 'out-all')
     await runOk(skopeo, [...policy, 'copy', '--all', '--src-tls-verify=false', `docker://${server.hostPort}/library/hello:2.0`, `dir:${out}`])
@@ -112,10 +118,12 @@ describe('skopeo pushes into Outpost; skopeo, containerd and docker-registry pul
     await ctd.pull('registry.k8s.io/library/pause:3.10')
     const ls = await ctd.ctr(['images', 'ls'])
     const hello = ls.stdout.split('\n').find((l) => l.startsWith('docker.io/library/hello:2.0'))
-    assert.ok(hello?.includes(index.digest), ls.stdout)
+    assert.ok(hello, ls.stdout)
+    assert.ok(hello.includes(index.digest), hello)
     assert.ok(hello.includes('linux/amd64,linux/arm64'), hello)
     const p = ls.stdout.split('\n').find((l) => l.startsWith('registry.k8s.io/library/pause:3.10'))
-    assert.ok(p?.includes(pause.manifest.digest), ls.stdout)
+    assert.ok(p, ls.stdout)
+    assert.ok(p.includes(pauseDigest), p)
     assert.ok(p.includes('application/vnd.docker.distribution.manifest.v2+json'), p)
     const check = await ctd.ctr(['images', 'check'])
     assert.match(check.stdout, /docker\.io\/library\/hello:2\.0\s+\S+\s+\S+\s+complete/)
@@ -130,7 +138,7 @@ describe('skopeo pushes into Outpost; skopeo, containerd and docker-registry pul
       const raw = await runOk(skopeo, [...policy, 'inspect', '--raw', '--tls-verify=false', from('library/hello:2.0')])
       assert.equal(sha256Hex(raw.stdout), index.digest.slice(7))
       const single = await runOk(skopeo, [...policy, 'inspect', '--raw', '--tls-verify=false', from('library/pause:3.10')])
-      assert.equal(sha256Hex(single.stdout), pause.manifest.digest.slice(7))
+      assert.equal(sha256Hex(single.stdout), pauseDigest.slice(7))
       const out = join(dir, 'out-reference')
       await runOk(skopeo, [...policy, 'copy', '--all', '--src-tls-verify=false', from('library/hello:2.0'), `dir:${out}`])
       assert.ok(checkDirDigests(out) >= 4)

@@ -41,7 +41,11 @@ export interface PushAppOptions {
   writer?: Registry2WriterOptions
 }
 
-/** registryApi over a push root at `root`, on 127.0.0.1, with the server's error answers. */
+/**
+ * registryApi over a push root at `root`, on 127.0.0.1, with the server's
+ * error answers; requests come in as on the push listener (writes without
+ * credentials), or may not write at all with `writes: false`.
+ */
 export const startPushApp = async (root: string, options: PushAppOptions = {}): Promise<PushApp> => {
   const push = new Registry2WritableStore(root, options.writer)
   await push.init()
@@ -53,7 +57,7 @@ export const startPushApp = async (root: string, options: PushAppOptions = {}): 
       stores,
       resolver: new NameResolver({ origins: [], rules: [] }),
       logger: silentLogger(),
-      canWrite: () => options.writes ?? true,
+      ...(options.writes === false ? { canWrite: () => false } : {}),
       deletes: options.deletes ?? true,
     }),
   )
@@ -62,7 +66,7 @@ export const startPushApp = async (root: string, options: PushAppOptions = {}): 
     console.error(err)
     return c.text('internal error', 500)
   })
-  const server: Server = createServer(getRequestListener(app.fetch))
+  const server: Server = createServer(getRequestListener((req, env) => app.fetch(req, { ...env, listener: 'push' })))
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
   const { port } = server.address() as AddressInfo
   return {

@@ -13,7 +13,7 @@ const longFlags = (cmd: Command): string[] => [...cmd.helpInformation().matchAll
 
 test('each subcommand offers only the flags of the keys it reads', () => {
   const program = buildProgram()
-  const all = ['--config', ...CONFIG_KEYS.filter((k) => k.flag && !k.reserved).map((k) => `--${k.flag!.name}`), '--help']
+  const all = ['--config', ...CONFIG_KEYS.filter((k) => k.flag).map((k) => `--${k.flag!.name}`), '--help']
   assert.deepEqual(longFlags(sub(program, 'serve')), all)
   assert.deepEqual(longFlags(sub(program, 'demo')), all)
   const layout = ['--config', '--bundle', '--registry-root', '--oci-layout', '--images-origin', '--files-root']
@@ -25,9 +25,9 @@ test('each subcommand offers only the flags of the keys it reads', () => {
   assert.deepEqual(longFlags(sub(program, 'check-config')), ['--help'])
 })
 
-test('--push is accepted (listen.push is reserved) but not offered', () => {
+test('--push is offered and lands on listen.push', () => {
   const serve = sub(buildProgram(), 'serve')
-  assert.doesNotMatch(serve.helpInformation(), /--push/)
+  assert.match(serve.helpInformation(), /--push <addr:port\|off>/)
   serve.parseOptions(['--push', 'off', '--http', '127.0.0.1:1'])
   assert.deepEqual(flagLayer(serve.opts()), { listen: { push: 'off', http: '127.0.0.1:1' } })
 })

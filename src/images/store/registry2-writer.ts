@@ -23,7 +23,7 @@
  * are removed by `sweep`.
  */
 import { createHash, randomUUID } from 'node:crypto'
-import { mkdir, open, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseDigest, type Digest } from '../grammar.js'
 import { MANIFEST_MAX_BYTES } from '../manifests.js'
@@ -103,11 +103,17 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
     })
   }
 
-  /** Makes the tree's folders (a fresh push root is an empty registry:2 tree) and clears crash leftovers. */
+  /**
+   * Makes the tree's folders (a fresh push root is an empty registry:2
+   * tree), checks that it can be written, and clears crash leftovers.
+   */
   async init(): Promise<void> {
     await mkdirDurable(join(this.root, REGISTRY2_SUBDIR, 'repositories'))
     await mkdirDurable(join(this.root, REGISTRY2_SUBDIR, 'blobs'))
     await mkdir(this.workDir, { recursive: true })
+    const probe = join(this.workDir, `probe-${randomUUID()}`)
+    await writeFile(probe, '')
+    await rm(probe)
     await this.sweepWork(0)
   }
 
