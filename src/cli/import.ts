@@ -9,12 +9,17 @@
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { ImportError, WriterSink, importPaths, type ImportProgress } from '../images/import/index.js'
-import { ImageWriteError, Registry2WritableStore } from '../images/index.js'
+import { ImageWriteError } from '../images/index.js'
 import { humanBytes } from '../nodes/text.js'
+import { buildLayout } from '../server/index.js'
 import { addConfigOptions, type ConfigFlags } from './options.js'
 import { commandConfig, fail } from './run.js'
 
-/** What import reads of the configuration (`registry.push_root`, which has no flag, defaults to `<data_dir>/registry`). */
+/**
+ * The flags of what import reads: `registry.push_root` (no flag of its own)
+ * defaults to `<data_dir>/registry`; the rest of the configuration comes
+ * from the file and the environment, as for `serve`.
+ */
 const IMPORT_KEYS = ['data_dir']
 
 interface ImportFlags extends ConfigFlags {
@@ -23,36 +28,44 @@ interface ImportFlags extends ConfigFlags {
   dryRun?: boolean
 }
 
-/** A progress bar on stderr when it is a terminal (nothing otherwise); stdout lines may be printed while it runs. */
+/**
+ * A progress bar on stderr when it is a terminal (nothing otherwise). A line
+ * for stdout takes the bar away first (it comes back with the next
+ * progress), so the two never overwrite each other on one terminal.
+ */
 const importBar = () => {
   if (!process.stderr.isTTY) return { update: (_p: ImportProgress) => {}, line: (text: string) => void process.stdout.write(text), stop: () => {} }
   const bar = new cliProgress.SingleBar(
-    // Redrawn on every frame: a line printed on stdout may have cleared it.
-    { format: 'import [{bar}] {percentage}% | {done} of {all} | {source}', stream: process.stderr, forceRedraw: true, clearOnComplete: true },
+    { format: 'import [{bar}] {percentage}% | {done} of {all} | {source}', stream: process.stderr, clearOnComplete: true },
     cliProgress.Presets.shades_classic,
   )
-  let started = false
+  let shown = false
+  const stop = (): void => {
+    if (shown) bar.stop()
+    shown = false
+  }
   return {
     update: (p: ImportProgress) => {
       const payload = { done: humanBytes(p.done), all: humanBytes(p.total), source: p.path }
-      if (!started) {
+      if (!shown) {
         bar.start(Math.max(p.total, 1), p.done, payload)
-        started = true
+        shown = true
       } else bar.update(p.done, payload)
     },
     line: (text: string) => {
-      if (started && process.stdout.isTTY) process.stderr.write('\r\x1b[2K')
+      stop()
       process.stdout.write(text)
     },
-    stop: () => {
-      if (started) bar.stop()
-    },
+    stop,
   }
 }
 
+/** The push root cannot be made or written. */
+class PushRootError extends Error {}
+
 /** One line for what stopped the import, or undefined for a fault of Outpost's own (then the stack is printed). */
 const reasonOf = (err: unknown): string | undefined => {
-  if (err instanceof ImportError || err instanceof ImageWriteError) return err.message
+  if (err instanceof ImportError || err instanceof ImageWriteError || err instanceof PushRootError) return err.message
   const e = err as NodeJS.ErrnoException
   if (typeof e?.code === 'string' && typeof e.message === 'string') return e.message
   return undefined
@@ -62,11 +75,15 @@ const runImport = async (paths: string[], flags: ImportFlags): Promise<void> => 
   let bar: ReturnType<typeof importBar> | undefined
   try {
     const config = commandConfig(flags)
-    const store = new Registry2WritableStore(config.registry.push_root, { uploadTtlMs: config.registry.upload_ttl_s * 1000 })
-    // A dry run writes nothing, not even the empty tree of a push root that is not there yet.
-    if (!flags.dryRun) await store.init()
+    // The layout's push root: the one `serve` writes, refused when it is also a read-only root.
+    const store = buildLayout(config).stores.push!.store
+    // The folders of a new push root are made before the first write only: a run that writes nothing leaves no trace.
+    const prepare = () =>
+      store.init().catch((err: NodeJS.ErrnoException) => {
+        throw new PushRootError(`registry.push_root: cannot write ${config.registry.push_root}: ${err.code ?? err.message}`)
+      })
     bar = importBar()
-    const images = importPaths(paths, new WriterSink(store), { name: flags.name, tag: flags.tag, dryRun: flags.dryRun, onProgress: bar.update })
+    const images = importPaths(paths, new WriterSink(store, { prepare }), { name: flags.name, tag: flags.tag, dryRun: flags.dryRun, onProgress: bar.update })
     for await (const image of images) bar.line(`${image.line}\n`)
     bar.stop()
   } catch (err) {

@@ -171,7 +171,7 @@ describe('import into the push root (WriterSink over Registry2WritableStore)', (
     assert.deepEqual(checkTree(root), [])
   })
 
-  test('a truncated archive is refused before anything is written', async () => {
+  test('a truncated archive is refused before anything is written, a missing push root not even made', async () => {
     const { root, store } = await freshRoot()
     const before = snapshot(root)
     const whole = readFileSync(legacy)
@@ -182,5 +182,19 @@ describe('import into the push root (WriterSink over Registry2WritableStore)', (
     assert.ok(err.entry, 'names the entry')
     assert.match(err.message, /truncated/)
     assert.deepEqual(snapshot(root), before)
+
+    const missing = join(dir, `push-${n++}`)
+    const fresh = new Registry2WritableStore(missing)
+    let prepared = 0
+    const sink = new WriterSink(fresh, { prepare: () => (prepared++, fresh.init()) })
+    await assert.rejects(async () => {
+      for await (const _ of importPaths([layout, cut], sink)) assert.fail('nothing is imported')
+    }, ImportError)
+    assert.equal(prepared, 0)
+    assert.equal(existsSync(missing), false)
+    // The first write makes it, once.
+    for await (const _ of importPaths([layout], sink)) continue
+    assert.equal(prepared, 1)
+    assert.deepEqual(checkTree(missing), [])
   })
 })

@@ -12,7 +12,7 @@
 export { importPaths, planTargets, openSources, type ImportOptions, type ImportProgress, type ImportedImage, type ImportTarget } from './import-paths.js'
 export { openSource } from './open.js'
 export { MemorySink, type ImageSink, type StoredManifest } from './sink.js'
-export { WriterSink, type SinkTarget } from './writer-sink.js'
+export { WriterSink, type SinkTarget, type WriterSinkOptions } from './writer-sink.js'
 export type { ImageSource, SourceImage, SourceKind, SourceRef, ManifestBlob, BlobRef } from './source.js'
 export { ImportError } from './errors.js'
 export { parseImageReference, parseRefName, type ImageName } from './names.js'

@@ -33,11 +33,29 @@ const digestOf = (value: string): Digest => {
   return d
 }
 
+export interface WriterSinkOptions {
+  /**
+   * Runs once, before the first write (making the push root's folders): a
+   * run that writes nothing (a re-run, a refused source) leaves even a
+   * missing push root as it was.
+   */
+  prepare?: () => Promise<void>
+}
+
 export class WriterSink implements ImageSink {
   /** Writes made, in order (`blob …`, `link repo@…`, `manifest repo@…`, `tag repo:tag …`): what a run changed. */
   readonly writes: string[] = []
+  private prepared: Promise<void> | undefined
 
-  constructor(private readonly target: SinkTarget) {}
+  constructor(
+    private readonly target: SinkTarget,
+    private readonly options: WriterSinkOptions = {},
+  ) {}
+
+  private prepare(): Promise<void> {
+    this.prepared ??= (this.options.prepare ?? (async () => undefined))()
+    return this.prepared
+  }
 
   hasBlob(digest: string): Promise<boolean> {
     return this.target.hasBlobData(digestOf(digest))
@@ -47,6 +65,7 @@ export class WriterSink implements ImageSink {
     // The writer starts reading after a few awaits; a small blob may fail its check before then.
     // Its error is not lost: reading an errored stream throws it.
     stream.on('error', () => undefined)
+    await this.prepare()
     const stat = await this.target.putBlob(digestOf(digest), stream)
     // The digest matched, so these are the bytes the manifest names; a size that differs means the descriptor lied.
     if (stat.size !== size) throw new Error(`blob ${digest} is ${stat.size} bytes, the manifest gives ${size}`)
@@ -65,6 +84,7 @@ export class WriterSink implements ImageSink {
    * registry:2 serves them, so `mediaType` is not needed here.
    */
   async putManifest(repo: string, digest: string, bytes: Buffer, _mediaType: string): Promise<void> {
+    await this.prepare()
     const info = parseManifest(bytes)
     if (info) {
       for (const blob of referencesOf(info).blobs) {
@@ -84,6 +104,7 @@ export class WriterSink implements ImageSink {
   /** Points the tag at a manifest of the repository (its revision link is rewritten, same content). */
   async tag(repo: string, tag: string, digest: string): Promise<void> {
     const d = digestOf(digest)
+    await this.prepare()
     const read = await this.target.readManifest(d)
     if (!read.ok) throw new Error(`manifest ${digest} cannot be read back (${read.reason})`)
     await this.target.putManifest(repo, d, read.manifest.bytes, tag)
