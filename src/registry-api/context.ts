@@ -40,20 +40,22 @@ export interface Located {
 }
 
 /** Name resolution for reads: the name as asked, then the upstream-name rules (`ns=`, images_origin.yaml, prefixes). */
-export const locator = (options: RegistryApiOptions) => async (c: Ctx, name: string): Promise<Located> => {
-  const { stores, resolver, logger } = options
-  if (!isValidName(name)) throw new RegistryError('NAME_INVALID', { name })
-  const ns = c.req.query('ns') || undefined
-  for (const candidate of resolver.candidates({ name, ns })) {
-    const view = await stores.locate(candidate)
-    if (view) {
-      logger.debug({ name, ns, repository: candidate, stores: view.label }, 'resolved repository')
-      return { view, repository: candidate }
+export const locator =
+  (options: RegistryApiOptions) =>
+  async (c: Ctx, name: string): Promise<Located> => {
+    const { stores, resolver, logger } = options
+    if (!isValidName(name)) throw new RegistryError('NAME_INVALID', { name })
+    const ns = c.req.query('ns') || undefined
+    for (const candidate of resolver.candidates({ name, ns })) {
+      const view = await stores.locate(candidate)
+      if (view) {
+        logger.debug({ name, ns, repository: candidate, stores: view.label }, 'resolved repository')
+        return { view, repository: candidate }
+      }
     }
+    logger.debug({ name, ns }, 'repository not found')
+    throw new RegistryError('NAME_UNKNOWN', { name, ...(ns ? { ns } : {}) })
   }
-  logger.debug({ name, ns }, 'repository not found')
-  throw new RegistryError('NAME_UNKNOWN', { name, ...(ns ? { ns } : {}) })
-}
 
 /**
  * The path as sent, not the WHATWG-normalised URL: `/v2/a/../b` and

@@ -12,7 +12,7 @@
  * made at start-up (never the password itself), in a small bounded map.
  */
 import { createHmac, randomBytes } from 'node:crypto'
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs'
+import { readFileSync, stat, statSync, type Stats } from 'node:fs'
 import bcrypt from 'bcryptjs'
 
 export class HtpasswdError extends Error {
@@ -96,6 +96,26 @@ export interface HtpasswdOptions {
   compare?: (password: string, hash: string) => Promise<boolean>
 }
 
+/** What tells one version of a file from another: replaced (inode), rewritten (time, size). */
+interface FileIdentity {
+  ino: number
+  mtimeMs: number
+  size: number
+}
+
+const fileIdentity = (st: Stats): FileIdentity => ({ ino: st.ino, mtimeMs: st.mtimeMs, size: st.size })
+
+const identityOf = (file: string): FileIdentity | null => {
+  try {
+    return fileIdentity(statSync(file))
+  } catch {
+    return null
+  }
+}
+
+const sameFile = (st: Stats, known: FileIdentity | null): boolean =>
+  known !== null && st.ino === known.ino && st.mtimeMs === known.mtimeMs && st.size === known.size
+
 export class Htpasswd implements CredentialCheck {
   readonly file: string
   private users: Map<string, string>
@@ -110,10 +130,13 @@ export class Htpasswd implements CredentialCheck {
   private readonly inFlight = new Map<string, Promise<boolean>>()
   /** Bumped on every reload: a check started before it is not remembered. */
   private generation = 0
+  /** The file as it was when last read (taken before reading: a change in between is read again). */
+  private readStat: FileIdentity | null
 
-  private constructor(file: string, users: Map<string, string>, options: HtpasswdOptions) {
+  private constructor(file: string, users: Map<string, string>, readStat: FileIdentity | null, options: HtpasswdOptions) {
     this.file = file
     this.users = users
+    this.readStat = readStat
     this.cacheMs = options.cacheMs ?? 60_000
     this.cacheEntries = options.cacheEntries ?? 256
     this.now = options.now ?? Date.now
@@ -122,7 +145,8 @@ export class Htpasswd implements CredentialCheck {
 
   /** Reads and checks the file; throws HtpasswdError naming the file (and line) when it is unusable. */
   static load(file: string, options: HtpasswdOptions = {}): Htpasswd {
-    return new Htpasswd(file, readUsers(file), options)
+    const before = identityOf(file)
+    return new Htpasswd(file, readUsers(file), before, options)
   }
 
   get userCount(): number {
@@ -132,12 +156,14 @@ export class Htpasswd implements CredentialCheck {
   /** Reads the file again. When it is unusable now, the users read before stay in force. */
   reload(): HtpasswdReload {
     let users: Map<string, string>
+    const before = identityOf(this.file)
     try {
       users = readUsers(this.file)
     } catch (err) {
       return { ok: false, error: (err as Error).message }
     }
     this.users = users
+    this.readStat = before
     this.generation++
     this.remembered.clear()
     this.inFlight.clear()
@@ -149,12 +175,19 @@ export class Htpasswd implements CredentialCheck {
    * that replaces the file is seen too). Returns the function that stops it.
    */
   watch(onReload: (outcome: HtpasswdReload) => void, intervalMs = 2000): () => void {
-    const changed = (cur: Stats, prev: Stats): void => {
-      if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size && cur.ino === prev.ino) return
-      onReload(this.reload())
-    }
-    watchFile(this.file, { interval: intervalMs, persistent: false }, changed)
-    return () => unwatchFile(this.file, changed)
+    // Compared with the file as last read, not with the previous poll: a
+    // change made before the first poll is seen too.
+    const poll = (): void =>
+      stat(this.file, (err, st) => {
+        if (err || sameFile(st, this.readStat)) return
+        const outcome = this.reload()
+        // A file that cannot be used now is reported once, not at every poll.
+        if (!outcome.ok) this.readStat = fileIdentity(st)
+        onReload(outcome)
+      })
+    const timer = setInterval(poll, intervalMs)
+    timer.unref()
+    return () => clearInterval(timer)
   }
 
   async verify(user: string, password: string): Promise<boolean> {

@@ -3,13 +3,7 @@
  * manifests, blobs, tags, the catalog and referrers. Handlers are thin:
  * validate, resolve the name to a repository view, ask it, send.
  */
-import {
-  labelRoute,
-  sendRepresentation,
-  unsatisfiedRange,
-  type Representation,
-  type RepresentationAnswers,
-} from '../http/index.js'
+import { labelRoute, sendRepresentation, unsatisfiedRange, type Representation, type RepresentationAnswers } from '../http/index.js'
 import {
   OCI_INDEX,
   artifactTypeOf,
@@ -52,8 +46,7 @@ export const paginate = (items: readonly string[], page: Page): { items: string[
   return more ? { items: slice, next: slice[slice.length - 1]! } : { items: slice }
 }
 
-const linkHeader = (path: string, n: number, last: string): string =>
-  `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"`
+const linkHeader = (path: string, n: number, last: string): string => `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"`
 
 export const blobEtag = (digest: string): string => `"${digest}"`
 
@@ -88,7 +81,10 @@ export const readHandlers = (options: RegistryApiOptions) => {
     const result = await loc.view.readManifest(digest)
     if (result.ok) return result.manifest
     if (result.reason !== 'missing') {
-      logger.error({ repository: loc.repository, digest: digest.value, reason: result.reason, stores: loc.view.label }, 'stored manifest refused')
+      logger.error(
+        { repository: loc.repository, digest: digest.value, reason: result.reason, stores: loc.view.label },
+        'stored manifest refused',
+      )
     }
     throw new RegistryError('MANIFEST_UNKNOWN', { digest: digest.value })
   }
@@ -98,7 +94,8 @@ export const readHandlers = (options: RegistryApiOptions) => {
     const ref = parseReference(reference)
     if (ref === 'DIGEST_INVALID') throw new RegistryError('DIGEST_INVALID', { digest: reference }, { message: 'invalid digest' })
     // No tag can have this name, so no manifest has it (distribution-spec: 404 for GET and HEAD).
-    if (ref === 'TAG_INVALID') throw new RegistryError('MANIFEST_UNKNOWN', { tag: reference }, { message: 'manifest unknown: not a valid tag' })
+    if (ref === 'TAG_INVALID')
+      throw new RegistryError('MANIFEST_UNKNOWN', { tag: reference }, { message: 'manifest unknown: not a valid tag' })
     const loc = await locate(c, name)
     let found: StoredManifest
     if (ref.kind === 'tag') {
@@ -109,7 +106,10 @@ export const readHandlers = (options: RegistryApiOptions) => {
         const child = pickDefaultPlatform(found.info.manifests ?? [])
         const childDigest = child && parseDigest(child.digest)
         if (!childDigest) {
-          throw new RegistryError('MANIFEST_UNKNOWN', { tag: ref.tag, reason: 'index has no linux/amd64 manifest and the client accepts no index' })
+          throw new RegistryError('MANIFEST_UNKNOWN', {
+            tag: ref.tag,
+            reason: 'index has no linux/amd64 manifest and the client accepts no index',
+          })
         }
         found = await loadManifest(loc, childDigest)
       }

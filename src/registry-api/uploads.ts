@@ -29,7 +29,8 @@ const chunkRange = (c: Ctx): { offset: number; length: number } | undefined => {
   if (!m) throw new RegistryError('BLOB_UPLOAD_INVALID', { 'content-range': v }, { message: 'Content-Range is not <start>-<end>' })
   const start = Number(m[1])
   const end = Number(m[2])
-  if (end < start) throw new RegistryError('BLOB_UPLOAD_INVALID', { 'content-range': v }, { message: 'Content-Range ends before it starts', status: 416 })
+  if (end < start)
+    throw new RegistryError('BLOB_UPLOAD_INVALID', { 'content-range': v }, { message: 'Content-Range ends before it starts', status: 416 })
   return { offset: start, length: end - start + 1 }
 }
 
@@ -38,7 +39,11 @@ const announced = (c: Ctx): { offset?: number; length?: number } => {
   const range = chunkRange(c)
   const length = contentLength(c)
   if (range && length !== undefined && range.length !== length) {
-    throw new RegistryError('BLOB_UPLOAD_INVALID', { 'content-range': c.req.header('content-range'), 'content-length': length }, { message: 'Content-Range and Content-Length disagree' })
+    throw new RegistryError(
+      'BLOB_UPLOAD_INVALID',
+      { 'content-range': c.req.header('content-range'), 'content-length': length },
+      { message: 'Content-Range and Content-Length disagree' },
+    )
   }
   return { ...(range ? { offset: range.offset } : {}), ...(length !== undefined ? { length } : range ? { length: range.length } : {}) }
 }
@@ -125,7 +130,12 @@ export const uploadHandlers = (options: RegistryApiOptions) => {
     const name = writeName(rawName)
     const raw = c.req.query('digest')
     const digest = raw === undefined ? undefined : parseDigest(raw)
-    if (!digest) throw new RegistryError('DIGEST_INVALID', { digest: raw ?? null }, { message: raw === undefined ? 'the digest parameter is required' : 'digest is not a digest' })
+    if (!digest)
+      throw new RegistryError(
+        'DIGEST_INVALID',
+        { digest: raw ?? null },
+        { message: raw === undefined ? 'the digest parameter is required' : 'digest is not a digest' },
+      )
     const s = await session(name, id)
     if (hasBody(c)) await writing(() => s.append(requestBody(c), announced(c)))
     await writing(() => s.commit(digest))
@@ -152,7 +162,12 @@ export const uploadHandlers = (options: RegistryApiOptions) => {
     labelRoute(c.env?.incoming, 'v2.upload')
     const method = c.req.method
     const read = method === 'GET' || method === 'HEAD'
-    if (!read && !mayWrite) throw new RegistryError('UNSUPPORTED', { method }, { message: 'this registry is read-only here: push is not enabled', headers: { Allow: 'GET, HEAD' } })
+    if (!read && !mayWrite)
+      throw new RegistryError(
+        'UNSUPPORTED',
+        { method },
+        { message: 'this registry is read-only here: push is not enabled', headers: { Allow: 'GET, HEAD' } },
+      )
     if (rest === '') {
       if (method === 'POST') return start(c, name)
       c.header('Allow', 'POST')

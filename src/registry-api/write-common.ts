@@ -9,7 +9,11 @@ import { RegistryError, type OciErrorCode } from './errors.js'
 /** The push target, or the read-only answer when there is none. */
 export const pushTarget = (options: RegistryApiOptions): PushTarget => {
   const push = options.stores.push
-  if (!push) throw new RegistryError('UNSUPPORTED', undefined, { message: 'this registry has no push root: it is read-only', headers: { Allow: 'GET, HEAD' } })
+  if (!push)
+    throw new RegistryError('UNSUPPORTED', undefined, {
+      message: 'this registry has no push root: it is read-only',
+      headers: { Allow: 'GET, HEAD' },
+    })
   return push
 }
 
@@ -31,7 +35,8 @@ export const requestBody = (c: Ctx): AsyncIterable<Uint8Array> => {
 export const contentLength = (c: Ctx): number | undefined => {
   const v = c.req.header('content-length')
   if (v === undefined) return undefined
-  if (!/^\d{1,15}$/.test(v.trim())) throw new RegistryError('SIZE_INVALID', { 'content-length': v }, { message: 'malformed Content-Length' })
+  if (!/^\d{1,15}$/.test(v.trim()))
+    throw new RegistryError('SIZE_INVALID', { 'content-length': v }, { message: 'malformed Content-Length' })
   return Number(v)
 }
 
@@ -54,7 +59,11 @@ export const writeError = (err: unknown, notFound: OciErrorCode = 'MANIFEST_UNKN
       return new RegistryError('BLOB_UPLOAD_UNKNOWN', detail, { message: err.message })
     case 'upload-range': {
       const size = Number(detail.size ?? 0)
-      return new RegistryError('BLOB_UPLOAD_INVALID', detail, { message: err.message, status: 416, headers: { Range: `0-${Math.max(size - 1, 0)}` } })
+      return new RegistryError('BLOB_UPLOAD_INVALID', detail, {
+        message: err.message,
+        status: 416,
+        headers: { Range: `0-${Math.max(size - 1, 0)}` },
+      })
     }
     case 'too-many-uploads':
       return new RegistryError('TOOMANYREQUESTS', detail, { message: err.message, headers: { 'Retry-After': '60' } })

@@ -36,16 +36,20 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 const invalid = (message: string, detail?: unknown): RegistryError => new RegistryError('MANIFEST_INVALID', detail, { message })
 
-/** Reads at most `limit` bytes of the body; null when it is longer. */
+/**
+ * Reads at most `limit` bytes of the body; null when it is longer. The rest
+ * of a longer body is read and dropped (up to a bound), so the client gets
+ * the answer rather than a reset connection.
+ */
 const readLimited = async (body: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer | null> => {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of body) {
     size += chunk.byteLength
-    if (size > limit) return null
-    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+    if (size > 4 * limit) return null
+    if (size <= limit) chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
   }
-  return Buffer.concat(chunks, size)
+  return size > limit ? null : Buffer.concat(chunks, size)
 }
 
 const checkDescriptor = (d: unknown, where: string): void => {
@@ -69,13 +73,15 @@ export const checkPushedManifest = (bytes: Buffer, contentType: string | undefin
     throw invalid('manifest is not JSON')
   }
   if (!isObject(doc)) throw invalid('manifest is not a JSON object')
-  if (doc.schemaVersion !== 2) throw invalid('only schemaVersion 2 manifests are stored (Docker schema 1 is not)', { schemaVersion: doc.schemaVersion ?? null })
+  if (doc.schemaVersion !== 2)
+    throw invalid('only schemaVersion 2 manifests are stored (Docker schema 1 is not)', { schemaVersion: doc.schemaVersion ?? null })
   const sent = contentType?.split(';', 1)[0]!.trim().toLowerCase()
   const declared = MANIFEST_TYPES.has(sent ?? '') ? sent : undefined
   const info = parseManifest(bytes)
   if (!info) throw invalid('manifest has neither mediaType, manifests nor config')
   if (typeof doc.mediaType === 'string') {
-    if (declared && declared !== doc.mediaType) throw invalid(`Content-Type ${declared} does not match the manifest's mediaType ${doc.mediaType}`)
+    if (declared && declared !== doc.mediaType)
+      throw invalid(`Content-Type ${declared} does not match the manifest's mediaType ${doc.mediaType}`)
   } else if (doc.mediaType !== undefined) {
     throw invalid('mediaType is not a string')
   } else if (declared && declared !== info.mediaType) {
@@ -104,20 +110,32 @@ export const writeHandlers = (options: RegistryApiOptions) => {
     if (ref === 'TAG_INVALID') throw new RegistryError('TAG_INVALID', { tag: reference }, { message: 'invalid tag' })
     const push = pushTarget(options)
     const tooLarge = (): RegistryError =>
-      new RegistryError('SIZE_INVALID', { limit: MANIFEST_MAX_BYTES }, { message: `manifests are limited to ${MANIFEST_MAX_BYTES} bytes`, status: 413 })
+      new RegistryError(
+        'SIZE_INVALID',
+        { limit: MANIFEST_MAX_BYTES },
+        { message: `manifests are limited to ${MANIFEST_MAX_BYTES} bytes`, status: 413 },
+      )
     const length = contentLength(c)
     if (length !== undefined && length > MANIFEST_MAX_BYTES) throw tooLarge()
     const bytes = await readLimited(requestBody(c), MANIFEST_MAX_BYTES)
     if (!bytes) throw tooLarge()
-    if (length !== undefined && bytes.length !== length) throw new RegistryError('SIZE_INVALID', { received: bytes.length, announced: length })
+    if (length !== undefined && bytes.length !== length)
+      throw new RegistryError('SIZE_INVALID', { received: bytes.length, announced: length })
     const algorithm = ref.kind === 'digest' ? ref.digest.algorithm : 'sha256'
     const digest = parseDigest(`${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`)!
     if (ref.kind === 'digest' && ref.digest.value !== digest.value) {
-      throw new RegistryError('DIGEST_INVALID', { reference: ref.digest.value, actual: digest.value }, { message: 'the manifest does not match the digest it was pushed under' })
+      throw new RegistryError(
+        'DIGEST_INVALID',
+        { reference: ref.digest.value, actual: digest.value },
+        { message: 'the manifest does not match the digest it was pushed under' },
+      )
     }
     const info = checkPushedManifest(bytes, c.req.header('content-type'))
     await writing(() => push.putManifest(name, digest, bytes, ref.kind === 'tag' ? ref.tag : undefined))
-    logger.info({ repository: name, digest: digest.value, tag: ref.kind === 'tag' ? ref.tag : undefined, mediaType: info.mediaType }, 'manifest pushed')
+    logger.info(
+      { repository: name, digest: digest.value, tag: ref.kind === 'tag' ? ref.tag : undefined, mediaType: info.mediaType },
+      'manifest pushed',
+    )
     c.header('Location', `/v2/${name}/manifests/${digest.value}`)
     c.header('Docker-Content-Digest', digest.value)
     if (info.subject) c.header('OCI-Subject', info.subject.digest)
@@ -146,7 +164,8 @@ export const writeHandlers = (options: RegistryApiOptions) => {
     const name = writeName(rawName)
     const ref = parseReference(reference)
     if (ref === 'DIGEST_INVALID') throw new RegistryError('DIGEST_INVALID', { digest: reference }, { message: 'invalid digest' })
-    if (ref === 'TAG_INVALID') throw new RegistryError('MANIFEST_UNKNOWN', { tag: reference }, { message: 'manifest unknown: not a valid tag' })
+    if (ref === 'TAG_INVALID')
+      throw new RegistryError('MANIFEST_UNKNOWN', { tag: reference }, { message: 'manifest unknown: not a valid tag' })
     const push = pushTarget(options)
     await known(name)
     if (ref.kind === 'tag') await writing(() => push.deleteTag(name, ref.tag), 'MANIFEST_UNKNOWN')

@@ -51,7 +51,11 @@ describe('skopeo pushes into Outpost; skopeo, containerd and docker-registry pul
     skopeo = requireTool('skopeo', 'skopeo')
     const curl = requireTool('curl', 'curl')
     dir = tempDir('outpost-e2e-push-')
-    amd64 = await makeImage({ architecture: 'amd64', format: 'oci', files: { 'hello.sh': '#!/bin/sh\necho amd64\n', 'bin/tool': Buffer.alloc(400_000, 3) } })
+    amd64 = await makeImage({
+      architecture: 'amd64',
+      format: 'oci',
+      files: { 'hello.sh': '#!/bin/sh\necho amd64\n', 'bin/tool': Buffer.alloc(400_000, 3) },
+    })
     arm64 = await makeImage({ architecture: 'arm64', variant: 'v8', format: 'oci', files: { 'hello.sh': '#!/bin/sh\necho arm64\n' } })
     index = makeIndex([
       { image: amd64, platform: { architecture: 'amd64', os: 'linux' } },
@@ -83,10 +87,28 @@ describe('skopeo pushes into Outpost; skopeo, containerd and docker-registry pul
 
   test('skopeo copy --all into the push listener, digests preserved', async () => {
     const to = (name: string) => `docker://${pushUrl()}/${name}`
-    await runOk(skopeo, [...policy, 'copy', '--all', '--preserve-digests', '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:multi`, to('library/hello:2.0')])
+    await runOk(skopeo, [
+      ...policy,
+      'copy',
+      '--all',
+      '--preserve-digests',
+      '--dest-tls-verify=false',
+      `oci:${join(dir, 'layout')}:multi`,
+      to('library/hello:2.0'),
+    ])
     // skopeo reads only OCI manifests from a layout: the Docker image is made on the way (--format v2s2).
     const digestFile = join(dir, 'pause.digest')
-    await runOk(skopeo, [...policy, 'copy', '--format', 'v2s2', '--digestfile', digestFile, '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:pause`, to('library/pause:3.10')])
+    await runOk(skopeo, [
+      ...policy,
+      'copy',
+      '--format',
+      'v2s2',
+      '--digestfile',
+      digestFile,
+      '--dest-tls-verify=false',
+      `oci:${join(dir, 'layout')}:pause`,
+      to('library/pause:3.10'),
+    ])
     pauseDigest = readFileSync(digestFile, 'utf8').trim()
     assert.match(pauseDigest, /^sha256:[0-9a-f]{64}$/)
     assert.deepEqual(checkTree(pushRoot()), [])
@@ -103,7 +125,14 @@ describe('skopeo pushes into Outpost; skopeo, containerd and docker-registry pul
       assert.equal(sha256Hex(single.stdout), pauseDigest.slice(7), from)
     }
     const out = join(dir, 'out-all')
-    await runOk(skopeo, [...policy, 'copy', '--all', '--src-tls-verify=false', `docker://${server.hostPort}/library/hello:2.0`, `dir:${out}`])
+    await runOk(skopeo, [
+      ...policy,
+      'copy',
+      '--all',
+      '--src-tls-verify=false',
+      `docker://${server.hostPort}/library/hello:2.0`,
+      `dir:${out}`,
+    ])
     assert.ok(checkDirDigests(out) >= 4)
     assert.equal(sha256Hex(readFileSync(join(out, 'manifest.json'))), index.digest.slice(7))
     const tags = await runOk(skopeo, [...policy, 'list-tags', '--tls-verify=false', `docker://${server.hostPort}/library/hello`])

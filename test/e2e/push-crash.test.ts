@@ -55,7 +55,13 @@ describe('kill -9 during a push', () => {
     // Stream slowly enough to be killed half way.
     await new Promise<void>((resolve) => {
       const u = new URL(post.headers.location, first.url)
-      const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'PATCH', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(total) } })
+      const req = httpRequest({
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(total) },
+      })
       req.on('error', () => resolve())
       req.on('response', () => resolve())
       const chunk = randomBytes(1024 * 1024)
@@ -83,7 +89,10 @@ describe('kill -9 during a push', () => {
     await pushBlob(second.url, 'big/image', config)
     await pushBlob(second.url, 'big/image', layer)
     const manifest = imageManifest(config, [layer])
-    assert.equal((await request(second.url).put('/v2/big/image/manifests/v1').set('Content-Type', OCI_MANIFEST).send(manifest.toString())).status, 201)
+    assert.equal(
+      (await request(second.url).put('/v2/big/image/manifests/v1').set('Content-Type', OCI_MANIFEST).send(manifest.toString())).status,
+      201,
+    )
     assert.equal((await request(second.url).head(`/v2/big/image/blobs/${sha256(layer)}`)).headers['content-length'], String(layer.length))
     assert.deepEqual(checkTree(root), [])
     await second.stop()
@@ -98,7 +107,10 @@ describe('kill -9 during a push', () => {
       const old = { config: Buffer.from('{"old":1}'), layer: randomBytes(1000) }
       for (const b of [old.config, old.layer]) await pushBlob(setup.url, 'app/x', b)
       const oldManifest = imageManifest(old.config, [old.layer])
-      assert.equal((await request(setup.url).put('/v2/app/x/manifests/v1').set('Content-Type', OCI_MANIFEST).send(oldManifest.toString())).status, 201)
+      assert.equal(
+        (await request(setup.url).put('/v2/app/x/manifests/v1').set('Content-Type', OCI_MANIFEST).send(oldManifest.toString())).status,
+        201,
+      )
       await setup.stop()
 
       const crashing = await startChild(root, step)

@@ -62,7 +62,8 @@ export const startPushApp = async (root: string, options: PushAppOptions = {}): 
     }),
   )
   app.onError((err, c) => {
-    if (err instanceof RegistryError) return errorResponse(err, c.req.method, c.res.headers.get('Allow') ? { Allow: c.res.headers.get('Allow')! } : {})
+    if (err instanceof RegistryError)
+      return errorResponse(err, c.req.method, c.res.headers.get('Allow') ? { Allow: c.res.headers.get('Allow')! } : {})
     console.error(err)
     return c.text('internal error', 500)
   })
@@ -86,7 +87,10 @@ export const pushBlob = async (url: string, name: string, bytes: Buffer): Promis
   const digest = sha256(bytes)
   const post = await request(url).post(`/v2/${name}/blobs/uploads/`)
   if (post.status !== 202) throw new Error(`POST ${post.status} ${post.text}`)
-  const put = await request(url).put(`${post.headers.location}?digest=${digest}`).set('Content-Type', 'application/octet-stream').send(bytes)
+  const put = await request(url)
+    .put(`${post.headers.location}?digest=${digest}`)
+    .set('Content-Type', 'application/octet-stream')
+    .send(bytes)
   if (put.status !== 201) throw new Error(`PUT ${put.status} ${put.text}`)
   return digest
 }
@@ -164,8 +168,11 @@ export const checkTree = (root: string): string[] => {
         continue
       }
       const refs = referencesOf(info)
-      for (const b of refs.blobs) if (!existsSync(join(dir, '_layers/sha256', b.hex, 'link')) || !matches(b.value)) problems.push(`${name}:${tag}: blob ${b.value} missing`)
-      for (const m of refs.manifests) if (!revisionOk(m.value) || !matches(m.value)) problems.push(`${name}:${tag}: child ${m.value} missing`)
+      for (const b of refs.blobs)
+        if (!existsSync(join(dir, '_layers/sha256', b.hex, 'link')) || !matches(b.value))
+          problems.push(`${name}:${tag}: blob ${b.value} missing`)
+      for (const m of refs.manifests)
+        if (!revisionOk(m.value) || !matches(m.value)) problems.push(`${name}:${tag}: child ${m.value} missing`)
     }
   }
   if (existsSync(repos)) walk(repos, '')

@@ -3,6 +3,7 @@ import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import request from 'supertest'
 import { Registry2Store } from '../../src/images/index.js'
@@ -92,11 +93,18 @@ describe('manifest push and deletes', () => {
     assert.equal(res.status, 400)
     assert.equal(res.body.errors[0].code, 'MANIFEST_BLOB_UNKNOWN')
     assert.equal(res.body.errors[0].detail.missing.length, 2)
-    assert.equal(existsSync(join(dir, 'push/docker/registry/v2/blobs/sha256', sha256(manifest).slice(7, 9), sha256(manifest).slice(7))), false)
+    assert.equal(
+      existsSync(join(dir, 'push/docker/registry/v2/blobs/sha256', sha256(manifest).slice(7, 9), sha256(manifest).slice(7))),
+      false,
+    )
     // A blob pushed to another repository is not this one's.
     const img = await image('app/elsewhere')
     assert.equal((await putManifest('app/three', 'v1', img.manifest)).status, 400)
-    const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: img.digest, size: img.manifest.length }] })
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [{ mediaType: OCI_MANIFEST, digest: img.digest, size: img.manifest.length }],
+    })
     const idx = await putManifest('app/three', 'list', index, OCI_INDEX)
     assert.equal(idx.status, 400)
     assert.equal(idx.body.errors[0].code, 'MANIFEST_BLOB_UNKNOWN')
@@ -141,7 +149,13 @@ describe('manifest push and deletes', () => {
   })
 
   test('bodies that are no storable manifest: MANIFEST_INVALID; over 4 MiB: 413', async () => {
-    for (const body of ['not json', '[]', '{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}', '{"schemaVersion":2,"mediaType":"application/x-other","config":{}}', `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":{"digest":"sha256:nope"},"layers":[]}`]) {
+    for (const body of [
+      'not json',
+      '[]',
+      '{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}',
+      '{"schemaVersion":2,"mediaType":"application/x-other","config":{}}',
+      `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":{"digest":"sha256:nope"},"layers":[]}`,
+    ]) {
       const res = await putManifest('app/bad', 'v1', body)
       assert.equal(res.status, 400, body)
       assert.equal(res.body.errors[0].code, 'MANIFEST_INVALID', body)
@@ -149,6 +163,21 @@ describe('manifest push and deletes', () => {
     const big = Buffer.alloc(4 * 1024 * 1024 + 1, 0x20)
     const res = await putManifest('app/bad', 'v1', big)
     assert.equal(res.status, 413)
+    // Sent chunked, with no Content-Length: found out while reading, answered all the same.
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const u = new URL(`${app.url}/v2/app/bad/manifests/v1`)
+      const req = httpRequest(
+        { host: u.hostname, port: u.port, path: u.pathname, method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST } },
+        (r) => {
+          r.resume()
+          resolve(r.statusCode!)
+        },
+      )
+      req.on('error', reject)
+      for (let i = 0; i < 5; i++) req.write(Buffer.alloc(1024 * 1024, 0x20))
+      req.end()
+    })
+    assert.equal(chunked, 413)
     const badTag = await putManifest('app/bad', '.bad', '{}')
     assert.equal(badTag.status, 400)
     assert.equal(badTag.body.errors[0].code, 'TAG_INVALID')
@@ -157,11 +186,22 @@ describe('manifest push and deletes', () => {
   test('subject: accepted when absent, answered with OCI-Subject, listed by the referrers API', async () => {
     const subject = await image('app/refs')
     const subjectDesc = { mediaType: OCI_MANIFEST, digest: subject.digest, size: subject.manifest.length }
-    const sbom = await image('app/refs', { artifactType: 'application/spdx+json', subject: subjectDesc, annotations: { 'org.example': 'sbom' } })
+    const sbom = await image('app/refs', {
+      artifactType: 'application/spdx+json',
+      subject: subjectDesc,
+      annotations: { 'org.example': 'sbom' },
+    })
     const put = await putManifest('app/refs', sbom.digest, sbom.manifest)
     assert.equal(put.status, 201)
     assert.equal(put.headers['oci-subject'], subject.digest)
-    const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, artifactType: 'application/vnd.food.stand', manifests: [], subject: subjectDesc, annotations: { a: 'b' } })
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      artifactType: 'application/vnd.food.stand',
+      manifests: [],
+      subject: subjectDesc,
+      annotations: { a: 'b' },
+    })
     const putIndex = await putManifest('app/refs', sha256(index), index, OCI_INDEX)
     assert.equal(putIndex.status, 201)
     assert.equal(putIndex.headers['oci-subject'], subject.digest)
@@ -171,9 +211,20 @@ describe('manifest push and deletes', () => {
     const manifests = JSON.parse(refs.text).manifests
     assert.equal(manifests.length, 2)
     const bySbom = manifests.find((m: { digest: string }) => m.digest === sbom.digest)
-    assert.deepEqual(bySbom, { mediaType: OCI_MANIFEST, digest: sbom.digest, size: sbom.manifest.length, artifactType: 'application/spdx+json', annotations: { 'org.example': 'sbom' } })
-    const filtered = JSON.parse((await api().get(`/v2/app/refs/referrers/${subject.digest}?artifactType=application/vnd.food.stand`)).text).manifests
-    assert.deepEqual(filtered.map((m: { digest: string }) => m.digest), [sha256(index)])
+    assert.deepEqual(bySbom, {
+      mediaType: OCI_MANIFEST,
+      digest: sbom.digest,
+      size: sbom.manifest.length,
+      artifactType: 'application/spdx+json',
+      annotations: { 'org.example': 'sbom' },
+    })
+    const filtered = JSON.parse(
+      (await api().get(`/v2/app/refs/referrers/${subject.digest}?artifactType=application/vnd.food.stand`)).text,
+    ).manifests
+    assert.deepEqual(
+      filtered.map((m: { digest: string }) => m.digest),
+      [sha256(index)],
+    )
     // Unknown repositories and subjects have no referrers: 200, empty.
     const none = await api().get(`/v2/never/pushed/referrers/${subject.digest}`)
     assert.equal(none.status, 200)
@@ -222,18 +273,30 @@ describe('manifest push and deletes', () => {
     assert.equal((await putManifest('library/multi', '2.0', amd.manifest.bytes)).status, 201)
     assert.deepEqual((await api().get('/v2/library/multi/tags/list')).body.tags, ['1.0', '2.0', 'latest'])
     assert.equal((await api().head('/v2/library/multi/manifests/latest')).headers['docker-content-digest'], amd.manifest.digest)
-    assert.equal((await api().head('/v2/library/multi/manifests/1.0').set('Accept', OCI_INDEX)).headers['docker-content-digest'], bundle.index.digest)
+    assert.equal(
+      (await api().head('/v2/library/multi/manifests/1.0').set('Accept', OCI_INDEX)).headers['docker-content-digest'],
+      bundle.index.digest,
+    )
     const alone = new Registry2Store(join(dir, 'push'))
     assert.equal((await alone.resolveTag('library/multi', 'latest'))?.value, amd.manifest.digest)
     assert.ok(await alone.stat('library/multi', { algorithm: 'sha256', hex: amd.layers[0]!.digest.slice(7), value: amd.layers[0]!.digest }))
     assert.deepEqual(checkTree(join(dir, 'push')), [])
     // An index whose children only the bundle holds: children and their blobs come along.
     assert.equal((await putManifest('library/multi', 'idx', bundle.index.bytes, OCI_INDEX)).status, 201)
-    assert.ok(await alone.hasManifest('library/multi', { algorithm: 'sha256', hex: bundle.arm64.manifest.digest.slice(7), value: bundle.arm64.manifest.digest }))
+    assert.ok(
+      await alone.hasManifest('library/multi', {
+        algorithm: 'sha256',
+        hex: bundle.arm64.manifest.digest.slice(7),
+        value: bundle.arm64.manifest.digest,
+      }),
+    )
     assert.deepEqual(checkTree(join(dir, 'push')), [])
     // Deleting the pushed tag brings the bundle's back; the bundle's own tags cannot be deleted.
     assert.equal((await api().delete('/v2/library/multi/manifests/latest')).status, 202)
-    assert.equal((await api().head('/v2/library/multi/manifests/latest').set('Accept', OCI_INDEX)).headers['docker-content-digest'], bundle.index.digest)
+    assert.equal(
+      (await api().head('/v2/library/multi/manifests/latest').set('Accept', OCI_INDEX)).headers['docker-content-digest'],
+      bundle.index.digest,
+    )
     const ro = await api().delete('/v2/library/multi/manifests/1.0')
     assert.equal(ro.status, 405)
     assert.equal(ro.body.errors[0].code, 'UNSUPPORTED')
@@ -266,7 +329,10 @@ describe('writes switched off', () => {
     const config = Buffer.from('{}')
     await pushBlob(app.url, 'keep/me', config)
     const manifest = imageManifest(config, [])
-    assert.equal((await request(app.url).put('/v2/keep/me/manifests/v1').set('Content-Type', OCI_MANIFEST).send(manifest.toString())).status, 201)
+    assert.equal(
+      (await request(app.url).put('/v2/keep/me/manifests/v1').set('Content-Type', OCI_MANIFEST).send(manifest.toString())).status,
+      201,
+    )
     const m = await request(app.url).delete('/v2/keep/me/manifests/v1')
     assert.equal(m.status, 405)
     assert.equal(m.body.errors[0].code, 'UNSUPPORTED')

@@ -24,7 +24,14 @@ describe('blob uploads', () => {
   let bundle: Fixture
   const api = () => request(app.url)
   const blobPath = (name: string, digest: string) =>
-    join(dir, 'push', 'docker/registry/v2', ...(name ? ['repositories', name, '_layers/sha256', digest.slice(7), 'link'] : ['blobs/sha256', digest.slice(7, 9), digest.slice(7), 'data']))
+    join(
+      dir,
+      'push',
+      'docker/registry/v2',
+      ...(name
+        ? ['repositories', name, '_layers/sha256', digest.slice(7), 'link']
+        : ['blobs/sha256', digest.slice(7, 9), digest.slice(7), 'data']),
+    )
 
   before(async () => {
     dir = tempDir('outpost-push-')
@@ -65,7 +72,10 @@ describe('blob uploads', () => {
     assert.equal(readFileSync(blobPath('up/load', digest), 'utf8'), digest)
 
     const other = randomBytes(50)
-    const bad = await api().post(`/v2/up/load/blobs/uploads/?digest=${sha256(randomBytes(3))}`).set('Content-Type', 'application/octet-stream').send(other)
+    const bad = await api()
+      .post(`/v2/up/load/blobs/uploads/?digest=${sha256(randomBytes(3))}`)
+      .set('Content-Type', 'application/octet-stream')
+      .send(other)
     assert.equal(bad.status, 400)
     assert.equal(bad.body.errors[0].code, 'DIGEST_INVALID')
     assert.equal(existsSync(blobPath('', sha256(other))), false)
@@ -87,7 +97,9 @@ describe('blob uploads', () => {
     assert.equal(patch.status, 202)
     assert.equal(patch.headers.range, '0-41')
     assert.equal(patch.headers.location, post.headers.location)
-    const put = await api().put(`${patch.headers.location}?digest=${sha256(bytes)}`).set('Content-Length', '0')
+    const put = await api()
+      .put(`${patch.headers.location}?digest=${sha256(bytes)}`)
+      .set('Content-Length', '0')
     assert.equal(put.status, 201)
     assert.equal(put.headers.location, `/v2/up/load/blobs/${sha256(bytes)}`)
     // The session is over.
@@ -100,28 +112,47 @@ describe('blob uploads', () => {
   test('chunked: ranges in order, 416 out of order and on a resend, status 204, stale URLs still valid', async () => {
     const bytes = randomBytes(42)
     const fresh = await api().post('/v2/up/load/blobs/uploads/')
-    const early = await api().patch(fresh.headers.location).set('Content-Range', '22-41').set('Content-Type', 'application/octet-stream').send(bytes.subarray(22))
+    const early = await api()
+      .patch(fresh.headers.location)
+      .set('Content-Range', '22-41')
+      .set('Content-Type', 'application/octet-stream')
+      .send(bytes.subarray(22))
     assert.equal(early.status, 416)
     // The 416 left the session as it was.
     assert.equal((await api().get(fresh.headers.location)).headers.range, '0-0')
 
     const post = await api().post('/v2/up/load/blobs/uploads/')
-    const first = await api().patch(post.headers.location).set('Content-Range', '0-21').set('Content-Type', 'application/octet-stream').send(bytes.subarray(0, 22))
+    const first = await api()
+      .patch(post.headers.location)
+      .set('Content-Range', '0-21')
+      .set('Content-Type', 'application/octet-stream')
+      .send(bytes.subarray(0, 22))
     assert.equal(first.status, 202)
     assert.equal(first.headers.range, '0-21')
-    const resend = await api().patch(post.headers.location).set('Content-Range', '0-21').set('Content-Type', 'application/octet-stream').send(bytes.subarray(0, 22))
+    const resend = await api()
+      .patch(post.headers.location)
+      .set('Content-Range', '0-21')
+      .set('Content-Type', 'application/octet-stream')
+      .send(bytes.subarray(0, 22))
     assert.equal(resend.status, 416)
     const status = await api().get(post.headers.location)
     assert.equal(status.status, 204)
     assert.equal(status.headers.range, '0-21')
     assert.equal(status.headers.location, post.headers.location)
     assert.equal(status.headers['docker-upload-uuid'], post.headers['docker-upload-uuid'])
-    const second = await api().patch(status.headers.location).set('Content-Range', 'bytes 22-41/42').set('Content-Type', 'application/octet-stream').send(bytes.subarray(22))
+    const second = await api()
+      .patch(status.headers.location)
+      .set('Content-Range', 'bytes 22-41/42')
+      .set('Content-Type', 'application/octet-stream')
+      .send(bytes.subarray(22))
     assert.equal(second.status, 202)
     assert.equal(second.headers.range, '0-41')
     const put = await api().put(`${second.headers.location}?digest=${sha256(bytes)}`)
     assert.equal(put.status, 201)
-    const get = await api().get(`/v2/up/load/blobs/${sha256(bytes)}`).buffer(true).parse(binary)
+    const get = await api()
+      .get(`/v2/up/load/blobs/${sha256(bytes)}`)
+      .buffer(true)
+      .parse(binary)
     assert.ok((get.body as Buffer).equals(bytes))
   })
 
@@ -129,9 +160,15 @@ describe('blob uploads', () => {
     const bytes = randomBytes(300)
     const post = await api().post('/v2/up/load/blobs/uploads/')
     await api().patch(post.headers.location).set('Content-Range', '0-99').send(bytes.subarray(0, 100))
-    const bad = await api().put(`${post.headers.location}?digest=${sha256(bytes)}`).set('Content-Range', '50-249').send(bytes.subarray(100))
+    const bad = await api()
+      .put(`${post.headers.location}?digest=${sha256(bytes)}`)
+      .set('Content-Range', '50-249')
+      .send(bytes.subarray(100))
     assert.equal(bad.status, 416)
-    const put = await api().put(`${post.headers.location}?digest=${sha256(bytes)}`).set('Content-Range', '100-299').send(bytes.subarray(100))
+    const put = await api()
+      .put(`${post.headers.location}?digest=${sha256(bytes)}`)
+      .set('Content-Range', '100-299')
+      .send(bytes.subarray(100))
     assert.equal(put.status, 201)
   })
 
@@ -153,7 +190,9 @@ describe('blob uploads', () => {
     assert.equal(none.body.errors[0].code, 'DIGEST_INVALID')
     const malformed = await api().put(`${post.headers.location}?digest=sha256:xyz`).send(bytes)
     assert.equal(malformed.body.errors[0].code, 'DIGEST_INVALID')
-    const wrong = await api().put(`${post.headers.location}?digest=${sha256('other')}`).send(bytes)
+    const wrong = await api()
+      .put(`${post.headers.location}?digest=${sha256('other')}`)
+      .send(bytes)
     assert.equal(wrong.status, 400)
     assert.equal(wrong.body.errors[0].code, 'DIGEST_INVALID')
     // A digest mismatch ends the session and stores nothing.
@@ -167,7 +206,11 @@ describe('blob uploads', () => {
     const del = await api().delete(post.headers.location)
     assert.equal(del.status, 204)
     assert.equal(existsSync(join(dir, 'push/docker/registry/v2/repositories/up/load/_uploads', post.headers['docker-upload-uuid'])), false)
-    for (const path of [post.headers.location, '/v2/up/load/blobs/uploads/00000000-0000-4000-8000-000000000000', '/v2/up/load/blobs/uploads/not-a-uuid']) {
+    for (const path of [
+      post.headers.location,
+      '/v2/up/load/blobs/uploads/00000000-0000-4000-8000-000000000000',
+      '/v2/up/load/blobs/uploads/not-a-uuid',
+    ]) {
       const res = await api().get(path)
       assert.equal(res.status, 404, path)
       assert.equal(res.body.errors[0].code, 'BLOB_UPLOAD_UNKNOWN')
@@ -197,13 +240,21 @@ describe('blob uploads', () => {
     assert.ok(readFileSync(blobPath('', layer.digest)).equals(layer.bytes))
     // The push root alone serves it (docker-registry over the push root would).
     const alone = new Registry2Store(join(dir, 'push'))
-    assert.equal((await alone.stat('from/bundle', { algorithm: 'sha256', hex: layer.digest.slice(7), value: layer.digest }))?.size, layer.size)
+    assert.equal(
+      (await alone.stat('from/bundle', { algorithm: 'sha256', hex: layer.digest.slice(7), value: layer.digest }))?.size,
+      layer.size,
+    )
     assert.deepEqual(checkTree(join(dir, 'push')), [])
   })
 
   test('mount that cannot happen opens a plain session (202)', async () => {
     const unknown = sha256('hello world')
-    for (const q of [`mount=${unknown}`, `mount=${unknown}&from=up/load`, `mount=${bundle.unlinked.digest}&from=library/multi`, `mount=${bundle.amd64.layers[0]!.digest}&from=library/pause`]) {
+    for (const q of [
+      `mount=${unknown}`,
+      `mount=${unknown}&from=up/load`,
+      `mount=${bundle.unlinked.digest}&from=library/multi`,
+      `mount=${bundle.amd64.layers[0]!.digest}&from=library/pause`,
+    ]) {
       const res = await api().post(`/v2/mount/target/blobs/uploads/?${q}`)
       assert.equal(res.status, 202, q)
       assert.match(res.headers.location, /^\/v2\/mount\/target\/blobs\/uploads\//)
@@ -217,14 +268,21 @@ describe('blob uploads', () => {
     let loc = post.headers.location
     for (let at = 0; at < bytes.length; at += 1024 * 1024) {
       const end = Math.min(at + 1024 * 1024, bytes.length) - 1
-      const res = await api().patch(loc).set('Content-Range', `${at}-${end}`).set('Content-Type', 'application/octet-stream').send(bytes.subarray(at, end + 1))
+      const res = await api()
+        .patch(loc)
+        .set('Content-Range', `${at}-${end}`)
+        .set('Content-Type', 'application/octet-stream')
+        .send(bytes.subarray(at, end + 1))
       assert.equal(res.status, 202)
       loc = res.headers.location
     }
     assert.equal((await api().put(`${loc}?digest=${sha256(bytes)}`)).status, 201)
     const streamed = randomBytes(5 * 1024 * 1024)
     assert.equal(await pushBlob(app.url, 'up/large', streamed), sha256(streamed))
-    const get = await api().get(`/v2/up/large/blobs/${sha256(bytes)}`).buffer(true).parse(binary)
+    const get = await api()
+      .get(`/v2/up/large/blobs/${sha256(bytes)}`)
+      .buffer(true)
+      .parse(binary)
     assert.ok((get.body as Buffer).equals(bytes))
   })
 

@@ -293,6 +293,23 @@ describe('registry pull API', () => {
     }
   })
 
+  test('an invalid tag is an unknown manifest (404), and error answers to HEAD carry Content-Length', async () => {
+    const get = await api().get('/v2/library/multi/manifests/.INVALID_MANIFEST_NAME')
+    assert.equal(get.status, 404)
+    assert.equal(get.body.errors[0].code, 'MANIFEST_UNKNOWN')
+    for (const path of ['/v2/library/multi/manifests/.INVALID_MANIFEST_NAME', '/v2/library/multi/manifests/nope', `/v2/library/multi/blobs/${ZERO}`, '/v2/no/such/tags/list']) {
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const [host, port] = s.hostPort.split(':')
+        http.request({ host, port: Number(port), path, method: 'HEAD' }, resolve).on('error', reject).end()
+      })
+      res.resume()
+      const body = await api().get(path)
+      assert.equal(res.statusCode, body.status, path)
+      assert.equal(res.headers['content-length'], String(Buffer.byteLength(body.text)), path)
+      assert.equal(res.headers['content-type'], 'application/json', path)
+    }
+  })
+
   test('a raw dot-dot name (not normalised by the client) is NAME_INVALID', async () => {
     const { status, body } = await rawGet(s.hostPort, '/v2/a/../b/manifests/latest')
     assert.equal(status, 400)

@@ -67,7 +67,16 @@ test('a crash after any step of a push leaves a consistent tree; the push then s
   await store.init()
   await pushImage(store, 'app/x', makeImage(), 'v1')
   rmSync(probe, { recursive: true, force: true })
-  assert.deepEqual(steps, ['blob-data', 'layer-link', 'blob-data', 'layer-link', 'manifest-data', 'revision-link', 'tag-index-link', 'tag-current-link'])
+  assert.deepEqual(steps, [
+    'blob-data',
+    'layer-link',
+    'blob-data',
+    'layer-link',
+    'manifest-data',
+    'revision-link',
+    'tag-index-link',
+    'tag-current-link',
+  ])
 
   for (let at = 1; at <= steps.length; at++) {
     const root = tempDir('outpost-writer-')
@@ -128,7 +137,9 @@ test('an upload survives a restart: found on disk, hashed again, finished', asyn
     await assert.rejects(found.append(once(bytes.subarray(0, 10)), { offset: 0 }), (e) => isWriteError(e, 'upload-range'))
     await found.append(once(bytes.subarray(123_456)), { offset: 123_456 })
     await found.commit(d(sha256(bytes)))
-    assert.ok(readFileSync(join(root, 'docker/registry/v2/blobs/sha256', sha256(bytes).slice(7, 9), sha256(bytes).slice(7), 'data')).equals(bytes))
+    assert.ok(
+      readFileSync(join(root, 'docker/registry/v2/blobs/sha256', sha256(bytes).slice(7, 9), sha256(bytes).slice(7), 'data')).equals(bytes),
+    )
     assert.equal(await later.resumeUpload('app/x', s.id), null)
     assert.equal(await later.resumeUpload('other/repo', s.id), null)
   } finally {
@@ -190,7 +201,10 @@ test('two pushes of the same blob and the same tag at once both succeed', async 
     assert.ok(await store.resolveTag('app/x', 'v2'))
     const bytes = randomBytes(2_000_000)
     const blobs = await Promise.all([store.putBlob(d(sha256(bytes)), once(bytes)), other.putBlob(d(sha256(bytes)), once(bytes))])
-    assert.deepEqual(blobs.map((b) => b.size), [bytes.length, bytes.length])
+    assert.deepEqual(
+      blobs.map((b) => b.size),
+      [bytes.length, bytes.length],
+    )
   } finally {
     rmSync(root, { recursive: true, force: true })
   }
@@ -211,12 +225,18 @@ test('abandoned uploads expire; live ones and recent leftovers stay', async () =
     const fresh = new Registry2WritableStore(root, { uploadTtlMs: ttl })
     const leftover = await fresh.startUpload('app/z')
     const old = new Date(Date.now() - 2 * 86_400_000)
-    writeFileSync(join(root, 'docker/registry/v2/repositories/app/z/_uploads', leftover.id, 'startedat'), old.toISOString().replace(/\.\d+Z$/, 'Z'))
+    writeFileSync(
+      join(root, 'docker/registry/v2/repositories/app/z/_uploads', leftover.id, 'startedat'),
+      old.toISOString().replace(/\.\d+Z$/, 'Z'),
+    )
     utimesSync(join(root, 'docker/registry/v2/repositories/app/z/_uploads', leftover.id, 'data'), old, old)
     // The live session saw bytes a moment ago; the abandoned one (in this process) long ago.
     ;(abandoned as unknown as { lastActive: number }).lastActive = Date.now() - 2 * ttl
     const removed = await store.sweep()
-    assert.ok(removed.some((p) => p.endsWith(leftover.id)), 'the on-disk leftover went')
+    assert.ok(
+      removed.some((p) => p.endsWith(leftover.id)),
+      'the on-disk leftover went',
+    )
     assert.equal(await store.resumeUpload('app/y', abandoned.id), null)
     assert.ok(await store.resumeUpload('app/x', live.id))
     assert.equal(existsSync(oldDir), false)

@@ -63,6 +63,11 @@ export class PushTarget implements ImageWriter {
     return this.store.label
   }
 
+  /** Makes the push root (an empty registry:2 tree) and checks it can be written; call before the first write. */
+  init(): Promise<void> {
+    return this.store.init()
+  }
+
   private changed(name: string): void {
     this.cached.forget(name)
   }
@@ -166,18 +171,27 @@ export class PushTarget implements ImageWriter {
    */
   async putManifest(name: string, digest: Digest, bytes: Uint8Array, tag?: string): Promise<void> {
     if (bytes.length > MANIFEST_MAX_BYTES) {
-      throw new ImageWriteError('manifest-too-large', `manifest is ${bytes.length} bytes, more than ${MANIFEST_MAX_BYTES}`, { size: bytes.length, limit: MANIFEST_MAX_BYTES })
+      throw new ImageWriteError('manifest-too-large', `manifest is ${bytes.length} bytes, more than ${MANIFEST_MAX_BYTES}`, {
+        size: bytes.length,
+        limit: MANIFEST_MAX_BYTES,
+      })
     }
     const actual = createHash(digest.algorithm).update(bytes).digest('hex')
     if (actual !== digest.hex) {
-      throw new ImageWriteError('digest-mismatch', `manifest bytes are ${digest.algorithm}:${actual}, not ${digest.value}`, { digest: digest.value })
+      throw new ImageWriteError('digest-mismatch', `manifest bytes are ${digest.algorithm}:${actual}, not ${digest.value}`, {
+        digest: digest.value,
+      })
     }
     const info = parseManifest(bytes)
     if (!info) throw new ImageWriteError('manifest-invalid', 'not a manifest')
     try {
       const missing = await this.adoptReferences(name, info, await this.view(name))
       if (missing.length) {
-        throw new ImageWriteError('blob-unknown', `manifest references ${missing.length} blob(s) or manifest(s) the repository does not hold`, { missing })
+        throw new ImageWriteError(
+          'blob-unknown',
+          `manifest references ${missing.length} blob(s) or manifest(s) the repository does not hold`,
+          { missing },
+        )
       }
       await this.store.putManifest(name, digest, bytes, tag)
     } finally {
@@ -189,8 +203,12 @@ export class PushTarget implements ImageWriter {
   private async notHere(name: string, err: unknown, elsewhere: (view: RepositoryView) => Promise<boolean>): Promise<never> {
     if (isWriteError(err, 'not-found')) {
       const view = await this.view(name)
-      const others = new RepositoryView(name, view.stores.filter((s) => s.rootDir !== this.store.rootDir))
-      if (await elsewhere(others)) throw new ImageWriteError('read-only', `${err.message}: it is held by a read-only store (${others.label})`, err.detail)
+      const others = new RepositoryView(
+        name,
+        view.stores.filter((s) => s.rootDir !== this.store.rootDir),
+      )
+      if (await elsewhere(others))
+        throw new ImageWriteError('read-only', `${err.message}: it is held by a read-only store (${others.label})`, err.detail)
     }
     throw err
   }

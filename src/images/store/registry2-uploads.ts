@@ -84,12 +84,10 @@ class Upload implements UploadSession {
   /** Runs `job` after every earlier operation on this session. */
   private serial<T>(job: () => Promise<T>): Promise<T> {
     this.running++
-    const next = this.queue.then(
-      () => {
-        if (this.closed) throw new ImageWriteError('upload-unknown', `upload ${this.id} is finished`, { id: this.id })
-        return job()
-      },
-    )
+    const next = this.queue.then(() => {
+      if (this.closed) throw new ImageWriteError('upload-unknown', `upload ${this.id} is finished`, { id: this.id })
+      return job()
+    })
     this.queue = next.catch(() => undefined).finally(() => this.running--)
     return next
   }
@@ -98,7 +96,9 @@ class Upload implements UploadSession {
     return this.serial(async () => {
       if (options.offset !== undefined && options.offset !== this.size) {
         // Nothing of the request is read: the client learns the size from the answer.
-        throw new ImageWriteError('upload-range', `chunk starts at ${options.offset}, the upload holds ${this.size} bytes`, { size: this.size })
+        throw new ImageWriteError('upload-range', `chunk starts at ${options.offset}, the upload holds ${this.size} bytes`, {
+          size: this.size,
+        })
       }
       const start = this.size
       const saved = this.hash.copy()
@@ -135,7 +135,10 @@ class Upload implements UploadSession {
         }
         await flush()
         if (options.length !== undefined && written !== options.length) {
-          throw new ImageWriteError('size-mismatch', `${written} bytes received, ${options.length} announced`, { received: written, announced: options.length })
+          throw new ImageWriteError('size-mismatch', `${written} bytes received, ${options.length} announced`, {
+            received: written,
+            announced: options.length,
+          })
         }
       } catch (err) {
         // Cut back to what the session held: the chunk counts whole or not at all.
@@ -153,7 +156,8 @@ class Upload implements UploadSession {
 
   commit(digest: Digest): Promise<BlobStat> {
     return this.serial(async () => {
-      const actual = digest.algorithm === 'sha256' ? this.hash.copy().digest('hex') : (await hashFile(this.dataPath, digest.algorithm)).digest('hex')
+      const actual =
+        digest.algorithm === 'sha256' ? this.hash.copy().digest('hex') : (await hashFile(this.dataPath, digest.algorithm)).digest('hex')
       if (actual !== digest.hex) {
         await this.discard()
         throw new ImageWriteError('digest-mismatch', `the upload's bytes are ${digest.algorithm}:${actual}, not ${digest.value}`, {
@@ -218,7 +222,9 @@ export class UploadSessions {
 
   private admit(): void {
     if (this.sessions.size >= this.options.maxSessions) {
-      throw new ImageWriteError('too-many-uploads', `${this.sessions.size} uploads are open; finish or cancel some first`, { open: this.sessions.size })
+      throw new ImageWriteError('too-many-uploads', `${this.sessions.size} uploads are open; finish or cancel some first`, {
+        open: this.sessions.size,
+      })
     }
   }
 

@@ -31,7 +31,7 @@ import { parseManifest, type ManifestInfo } from '../media-types.js'
 import { exists, isMissing, statFile } from './disk.js'
 import { mkdirDurable, removeDurable, renameDurable, writeFileDurable } from './durable.js'
 import { Registry2Store } from './registry2.js'
-import { REGISTRY2_SUBDIR, pathFor, type Registry2PathSpec } from './registry2-paths.js'
+import { pathFor, type Registry2PathSpec } from './registry2-paths.js'
 import { UploadSessions } from './registry2-uploads.js'
 import type { BlobStat, ImageWriter, UploadSession } from './types.js'
 import { ImageWriteError } from './write-errors.js'
@@ -108,8 +108,8 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
    * tree), checks that it can be written, and clears crash leftovers.
    */
   async init(): Promise<void> {
-    await mkdirDurable(join(this.root, REGISTRY2_SUBDIR, 'repositories'))
-    await mkdirDurable(join(this.root, REGISTRY2_SUBDIR, 'blobs'))
+    await mkdirDurable(this.at({ kind: 'repositories' }))
+    await mkdirDurable(this.at({ kind: 'blobs' }))
     await mkdir(this.workDir, { recursive: true })
     const probe = join(this.workDir, `probe-${randomUUID()}`)
     await writeFile(probe, '')
@@ -196,7 +196,10 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
       }
       const actual = hash.digest('hex')
       if (actual !== digest.hex) {
-        throw new ImageWriteError('digest-mismatch', `bytes are ${digest.algorithm}:${actual}, not ${digest.value}`, { digest: digest.value, actual: `${digest.algorithm}:${actual}` })
+        throw new ImageWriteError('digest-mismatch', `bytes are ${digest.algorithm}:${actual}, not ${digest.value}`, {
+          digest: digest.value,
+          actual: `${digest.algorithm}:${actual}`,
+        })
       }
       await fh.sync()
     } catch (err) {
@@ -211,7 +214,8 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
   }
 
   async linkBlob(name: string, digest: Digest): Promise<void> {
-    if (!(await this.hasBlobData(digest))) throw new ImageWriteError('blob-unknown', `blob ${digest.value} is not stored`, { missing: [digest.value] })
+    if (!(await this.hasBlobData(digest)))
+      throw new ImageWriteError('blob-unknown', `blob ${digest.value} is not stored`, { missing: [digest.value] })
     await writeFileDurable(this.at({ kind: 'layerLink', name, digest }), digest.value)
     await this.onStep('layer-link', { name, digest: digest.value })
   }
@@ -243,16 +247,27 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
 
   async putManifest(name: string, digest: Digest, bytes: Uint8Array, tag?: string): Promise<void> {
     if (bytes.length > MANIFEST_MAX_BYTES) {
-      throw new ImageWriteError('manifest-too-large', `manifest is ${bytes.length} bytes, more than ${MANIFEST_MAX_BYTES}`, { size: bytes.length, limit: MANIFEST_MAX_BYTES })
+      throw new ImageWriteError('manifest-too-large', `manifest is ${bytes.length} bytes, more than ${MANIFEST_MAX_BYTES}`, {
+        size: bytes.length,
+        limit: MANIFEST_MAX_BYTES,
+      })
     }
     const actual = createHash(digest.algorithm).update(bytes).digest('hex')
     if (actual !== digest.hex) {
-      throw new ImageWriteError('digest-mismatch', `manifest bytes are ${digest.algorithm}:${actual}, not ${digest.value}`, { digest: digest.value, actual: `${digest.algorithm}:${actual}` })
+      throw new ImageWriteError('digest-mismatch', `manifest bytes are ${digest.algorithm}:${actual}, not ${digest.value}`, {
+        digest: digest.value,
+        actual: `${digest.algorithm}:${actual}`,
+      })
     }
     const info = parseManifest(bytes)
     if (!info) throw new ImageWriteError('manifest-invalid', 'not a manifest')
     const missing = await this.missingReferences(name, info)
-    if (missing.length) throw new ImageWriteError('blob-unknown', `manifest references ${missing.length} blob(s) or manifest(s) the repository does not hold`, { missing })
+    if (missing.length)
+      throw new ImageWriteError(
+        'blob-unknown',
+        `manifest references ${missing.length} blob(s) or manifest(s) the repository does not hold`,
+        { missing },
+      )
 
     if (!(await this.hasBlobData(digest))) {
       await mkdir(this.workDir, { recursive: true })
@@ -274,7 +289,8 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
 
   /** Points `tag` at a manifest of the repository (tag history link first, as docker-registry does). */
   async tag(name: string, tag: string, digest: Digest): Promise<void> {
-    if (!(await this.hasManifest(name, digest))) throw new ImageWriteError('blob-unknown', `manifest ${digest.value} is not in ${name}`, { missing: [digest.value] })
+    if (!(await this.hasManifest(name, digest)))
+      throw new ImageWriteError('blob-unknown', `manifest ${digest.value} is not in ${name}`, { missing: [digest.value] })
     await writeFileDurable(this.at({ kind: 'tagIndexLink', name, tag, digest }), digest.value)
     await this.onStep('tag-index-link', { name, tag, digest: digest.value })
     await writeFileDurable(this.at({ kind: 'tagCurrentLink', name, tag }), digest.value)
@@ -299,7 +315,8 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
 
   /** Removes the manifest's tags first, then its revision link: no tag is left pointing at it. */
   async deleteManifest(name: string, digest: Digest): Promise<void> {
-    if (!(await this.hasManifest(name, digest))) throw new ImageWriteError('not-found', `no manifest ${digest.value} in ${name}`, { digest: digest.value })
+    if (!(await this.hasManifest(name, digest)))
+      throw new ImageWriteError('not-found', `no manifest ${digest.value} in ${name}`, { digest: digest.value })
     for (const tag of await this.tagsOf(name, digest)) {
       if (await removeDurable(this.at({ kind: 'tag', name, tag }), this.workDir)) await this.onStep('tag-removed', { name, tag })
     }
@@ -314,5 +331,4 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
     }
     await this.onStep('layer-removed', { name, digest: digest.value })
   }
-
 }

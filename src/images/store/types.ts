@@ -162,12 +162,14 @@ export interface UploadSession {
 }
 
 /**
- * Writing into a store (push, `outpost import`, filling from an upstream):
- * declared here so the read side need not change when it comes. A registry:2
- * store writes the tree exactly as docker-registry does (blob data, then the
- * `_layers` link; manifest blob, revision link, then tag `index` and
- * `current` links), each file written to a temporary name and renamed, so a
- * reader (and the catalog watcher) never sees half of one.
+ * Writing into a store (push, `outpost import`, filling from an upstream).
+ * The registry:2 push root (registry2-writer.ts) writes the tree exactly as
+ * docker-registry does (blob data, then the `_layers` link; manifest blob,
+ * revision link, then tag `index` and `current` links), each step durable
+ * and atomic, so a reader (and the catalog watcher) never sees half of one.
+ * Write through `ImageStores.push` (push.ts), which makes each write visible
+ * to requests at once and copies in what a manifest takes from other stores.
+ * Refusals are ImageWriteError (write-errors.ts).
  */
 export interface ImageWriter {
   /**
