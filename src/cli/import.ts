@@ -34,7 +34,8 @@ interface ImportFlags extends ConfigFlags {
  * progress), so the two never overwrite each other on one terminal.
  */
 const importBar = () => {
-  if (!process.stderr.isTTY) return { update: (_p: ImportProgress) => {}, line: (text: string) => void process.stdout.write(text), stop: () => {} }
+  if (!process.stderr.isTTY)
+    return { update: (_p: ImportProgress) => {}, line: (text: string) => void process.stdout.write(text), stop: () => {} }
   const bar = new cliProgress.SingleBar(
     { format: 'import [{bar}] {percentage}% | {done} of {all} | {source}', stream: process.stderr, clearOnComplete: true },
     cliProgress.Presets.shades_classic,
@@ -83,7 +84,12 @@ const runImport = async (paths: string[], flags: ImportFlags): Promise<void> => 
         throw new PushRootError(`registry.push_root: cannot write ${config.registry.push_root}: ${err.code ?? err.message}`)
       })
     bar = importBar()
-    const images = importPaths(paths, new WriterSink(store, { prepare }), { name: flags.name, tag: flags.tag, dryRun: flags.dryRun, onProgress: bar.update })
+    const images = importPaths(paths, new WriterSink(store, { prepare }), {
+      name: flags.name,
+      tag: flags.tag,
+      dryRun: flags.dryRun,
+      onProgress: bar.update,
+    })
     for await (const image of images) bar.line(`${image.line}\n`)
     bar.stop()
   } catch (err) {

@@ -78,7 +78,11 @@ describe('outpost import: skopeo-made archives into the push root, then pulled b
   before(async () => {
     skopeo = requireTool('skopeo', 'skopeo')
     dir = tempDir('outpost-e2e-import-cli-')
-    amd64 = await makeImage({ architecture: 'amd64', format: 'oci', files: { 'etc/arch': 'amd64\n', 'bin/tool': Buffer.alloc(400_000, 5) } })
+    amd64 = await makeImage({
+      architecture: 'amd64',
+      format: 'oci',
+      files: { 'etc/arch': 'amd64\n', 'bin/tool': Buffer.alloc(400_000, 5) },
+    })
     arm64 = await makeImage({ architecture: 'arm64', variant: 'v8', format: 'oci', files: { 'etc/arch': 'arm64\n' } })
     index = makeIndex([
       { image: amd64, platform: { architecture: 'amd64', os: 'linux' } },
@@ -92,7 +96,12 @@ describe('outpost import: skopeo-made archives into the push root, then pulled b
     writer.addEntry(amd64.manifest, amd64.mediaType, 'single')
     mkdirSync(join(dir, 'out'))
     // A docker save-like archive carrying two names; an oci-archive and an OCI layout of the index; a dir: copy made Docker schema2.
-    await copy(['--additional-tag', 'busybox:1.36', `oci:${layout}:single`, `docker-archive:${out('single.tar')}:example.com/tools/single:1.0`])
+    await copy([
+      '--additional-tag',
+      'busybox:1.36',
+      `oci:${layout}:single`,
+      `docker-archive:${out('single.tar')}:example.com/tools/single:1.0`,
+    ])
     await copy(['--all', `oci:${layout}:multi`, `oci-archive:${out('multi.tar')}:multi`])
     await copy(['--all', `oci:${layout}:multi`, `oci:${out('oci')}:2.0`])
     await copy(['--format', 'v2s2', `oci:${layout}:single`, `dir:${out('dir')}`])
@@ -169,7 +178,11 @@ describe('outpost import: skopeo-made archives into the push root, then pulled b
     assert.deepEqual([...lines], [['library/hello:2.0', index.digest]])
     const dirLines = await importOk([out('dir'), '--name', 'library/pause', '--tag', '3.10'])
     const done = Date.now()
-    await waitFor(async () => (await fetch(`${server!.url}/v2/library/hello/manifests/2.0`, { method: 'HEAD' })).status === 200, 'the imported tag to be served', 5000)
+    await waitFor(
+      async () => (await fetch(`${server!.url}/v2/library/hello/manifests/2.0`, { method: 'HEAD' })).status === 200,
+      'the imported tag to be served',
+      5000,
+    )
     assert.ok(Date.now() - done < 2000, `served ${Date.now() - done} ms after the import ended`)
     const head = await fetch(`${server.url}/v2/library/hello/manifests/2.0`, { method: 'HEAD', headers: { accept: OCI_INDEX } })
     assert.equal(head.headers.get('docker-content-digest'), index.digest)
@@ -193,7 +206,9 @@ describe('outpost import: skopeo-made archives into the push root, then pulled b
     // A name that keeps its registry host is found when the client names it in the path.
     const port = new URL(server!.url).port
     await ctd.ctr(['images', 'pull', '--plain-http', '--snapshotter', 'native', `127.0.0.1:${port}/example.com/tools/single:1.0`])
-    const row = (await ctd.ctr(['images', 'ls'])).stdout.split('\n').find((l) => l.startsWith(`127.0.0.1:${port}/example.com/tools/single:1.0 `))
+    const row = (await ctd.ctr(['images', 'ls'])).stdout
+      .split('\n')
+      .find((l) => l.startsWith(`127.0.0.1:${port}/example.com/tools/single:1.0 `))
     assert.ok(row?.includes(printed.get('example.com/tools/single:1.0')!), row)
   })
 })

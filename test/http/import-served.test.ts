@@ -31,11 +31,10 @@ describe('imported images are served from the push root', () => {
     const index = makeIndex([{ image: amd64, platform: { architecture: 'amd64', os: 'linux' } }])
     const layout = writeTree(
       join(dir, 'layout'),
-      layoutFiles([{ manifest: index, mediaType: OCI_INDEX, blobs: [], annotations: { 'io.containerd.image.name': 'docker.io/library/hello:1.0' } }], [
-        amd64.manifest,
-        amd64.config,
-        ...amd64.layers,
-      ]),
+      layoutFiles(
+        [{ manifest: index, mediaType: OCI_INDEX, blobs: [], annotations: { 'io.containerd.image.name': 'docker.io/library/hello:1.0' } }],
+        [amd64.manifest, amd64.config, ...amd64.layers],
+      ),
     )
     const plain = await plainImage([{ 'etc/one': '1\n' }])
     const legacy = writeFile(join(dir, 'legacy.tar'), await filesToTar(legacyDockerFiles([{ image: plain, repoTags: ['pause:3.9'] }])))
@@ -55,11 +54,15 @@ describe('imported images are served from the push root', () => {
     for (const r of results) {
       const tags = await request(app.url).get(`/v2/${r.name}/tags/list`)
       assert.ok(tags.body.tags.includes(r.tag))
-      const m = await request(app.url).get(`/v2/${r.name}/manifests/${r.tag}`).set('Accept', ACCEPT).buffer(true).parse((res, done) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => done(null, Buffer.concat(chunks)))
-      })
+      const m = await request(app.url)
+        .get(`/v2/${r.name}/manifests/${r.tag}`)
+        .set('Accept', ACCEPT)
+        .buffer(true)
+        .parse((res, done) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => done(null, Buffer.concat(chunks)))
+        })
       assert.equal(m.status, 200, r.line)
       assert.equal(m.headers['docker-content-digest'], r.digest)
       assert.equal(sha256(m.body as Buffer), r.digest)

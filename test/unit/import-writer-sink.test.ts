@@ -8,7 +8,16 @@ import { OCI_INDEX, Registry2Store, Registry2WritableStore, parseDigest } from '
 import { importPaths, ImportError, WriterSink, type ImportOptions, type ImportedImage } from '../../src/images/import/index.js'
 import { tempDir } from '../helpers/server.js'
 import { checkTree } from '../helpers/push.js'
-import { filesToTar, hex, layoutFiles, legacyDockerFiles, plainImage, writeFile, writeTree, type PlainImage } from '../helpers/image-archives.js'
+import {
+  filesToTar,
+  hex,
+  layoutFiles,
+  legacyDockerFiles,
+  plainImage,
+  writeFile,
+  writeTree,
+  type PlainImage,
+} from '../helpers/image-archives.js'
 
 const blobsOf = (img: ImageParts): Blob[] => [img.config, ...img.layers]
 
@@ -40,7 +49,11 @@ describe('import into the push root (WriterSink over Registry2WritableStore)', (
     await store.init()
     return { root, store }
   }
-  const run = async (store: Registry2WritableStore, paths: string[], options: ImportOptions = {}): Promise<{ results: ImportedImage[]; sink: WriterSink }> => {
+  const run = async (
+    store: Registry2WritableStore,
+    paths: string[],
+    options: ImportOptions = {},
+  ): Promise<{ results: ImportedImage[]; sink: WriterSink }> => {
     const sink = new WriterSink(store)
     const results: ImportedImage[] = []
     for await (const r of importPaths(paths, sink, options)) results.push(r)
@@ -61,12 +74,20 @@ describe('import into the push root (WriterSink over Registry2WritableStore)', (
       layoutFiles(
         [
           { manifest: index, mediaType: OCI_INDEX, blobs: [], annotations: { 'io.containerd.image.name': 'docker.io/library/hello:1.0' } },
-          { manifest: index, mediaType: OCI_INDEX, blobs: [], annotations: { 'io.containerd.image.name': 'docker.io/library/hello:latest' } },
+          {
+            manifest: index,
+            mediaType: OCI_INDEX,
+            blobs: [],
+            annotations: { 'io.containerd.image.name': 'docker.io/library/hello:latest' },
+          },
         ],
         [amd64.manifest, arm64.manifest, ...blobsOf(amd64), ...blobsOf(arm64)],
       ),
     )
-    legacy = writeFile(join(dir, 'legacy.tar'), await filesToTar(legacyDockerFiles([{ image: plain, repoTags: ['registry.k8s.io/pause:3.9'] }])))
+    legacy = writeFile(
+      join(dir, 'legacy.tar'),
+      await filesToTar(legacyDockerFiles([{ image: plain, repoTags: ['registry.k8s.io/pause:3.9'] }])),
+    )
     unnamed = writeTree(join(dir, 'skopeo-dir'), {
       version: 'Directory Transport Version: 1.1\n',
       'manifest.json': amd64.manifest.bytes,
@@ -142,7 +163,10 @@ describe('import into the push root (WriterSink over Registry2WritableStore)', (
       results.map((r) => r.line),
       [`library/second:v1 ${amd64.manifest.digest}`],
     )
-    assert.ok(sink.writes.every((w) => !w.startsWith('blob ')), sink.writes.join('\n'))
+    assert.ok(
+      sink.writes.every((w) => !w.startsWith('blob ')),
+      sink.writes.join('\n'),
+    )
     assert.deepEqual(sink.writes.filter((w) => w.startsWith('link ')).length, blobsOf(amd64).length)
     // A new tag for the same manifest: only the tag is written.
     const retag = await run(store, [unnamed], { name: 'library/second', tag: 'v2' })
