@@ -105,8 +105,10 @@ export const addImport = (program: Command): void => {
   addConfigOptions(
     program
       .command('import')
+      .summary('load image archives and folders into the push root')
       .description(
-        'load images into the push root (registry.push_root) from docker save archives, oci-archive tarballs, OCI layouts and skopeo dir: copies; prints NAME:TAG DIGEST per image',
+        'load images into the push root (registry.push_root, default <data_dir>/registry) from docker save archives, ' +
+          'oci-archive tarballs, OCI layouts and skopeo dir: copies; prints NAME:TAG DIGEST per image',
       )
       .argument('<paths...>', 'archives (.tar) and folders to import'),
     IMPORT_KEYS,
