@@ -174,6 +174,17 @@ describe('import into the push root (WriterSink over Registry2WritableStore)', (
     assert.deepEqual(checkTree(root), [])
   })
 
+  test('a blob unlinked from the repository since is linked again by the next import', async () => {
+    const { root, store } = await freshRoot()
+    await run(store, [unnamed], { name: 'library/repair', tag: 'v1' })
+    const layer = parseDigest(amd64.layers[0]!.digest)!
+    await store.deleteBlob('library/repair', layer)
+    assert.notDeepEqual(checkTree(root), [])
+    const again = await run(store, [unnamed], { name: 'library/repair', tag: 'v1' })
+    assert.deepEqual(again.sink.writes, [`link library/repair@${layer.value}`, `manifest library/repair@${amd64.manifest.digest}`])
+    assert.deepEqual(checkTree(root), [])
+  })
+
   test('a blob whose bytes are wrong stops the source naming file and entry; no manifest or tag is written', async () => {
     const { root, store } = await freshRoot()
     const bad = writeTree(join(dir, 'bad-dir'), {

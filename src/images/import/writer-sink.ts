@@ -72,9 +72,20 @@ export class WriterSink implements ImageSink {
     this.writes.push(`blob ${digest}`)
   }
 
+  /**
+   * Whether the repository holds the manifest whole: its revision link, its
+   * bytes, and a link to every blob it names (a blob unlinked since, by a
+   * DELETE, makes it "not held", so importing again repairs it).
+   */
   async hasManifest(repo: string, digest: string): Promise<boolean> {
     const d = digestOf(digest)
-    return (await this.target.hasManifest(repo, d)) && (await this.target.hasBlobData(d))
+    if (!(await this.target.hasManifest(repo, d))) return false
+    const read = await this.target.readManifest(d)
+    if (!read.ok) return false
+    for (const blob of referencesOf(read.manifest.info).blobs) {
+      if (!(await this.target.linksBlob(repo, blob))) return false
+    }
+    return true
   }
 
   /**
