@@ -168,6 +168,13 @@ describe('outpost import: skopeo-made archives into the push root, then pulled b
     const r = await outpostImport(['--config', bad, out('dir')])
     assert.equal(r.status, 2)
     assert.match(r.stderr, /registry: unknown key\(s\) "push_rooot"/)
+    // A push root that is also a read-only root is refused as `serve` refuses it.
+    const clash = join(dir, 'clash.yaml')
+    writeFileSync(clash, `registry:\n  roots: [${join(dir, 'ro')}]\n  push_root: ${join(dir, 'ro')}\n`)
+    const c = await outpostImport(['--config', clash, out('dir')])
+    assert.equal(c.status, 2)
+    assert.match(c.stderr, /registry\.push_root: .* is also a registry root/)
+    assert.equal(existsSync(join(dir, 'ro')), false)
   })
 
   test('beside a running server: what import writes is served within the cache lifetime', async () => {
