@@ -1,5 +1,5 @@
 /**
- * outpost serve | demo | ls | certs [--ca] | certs rotate-ca | verify [--repos] | check-config | --version
+ * outpost serve | demo | ls | import PATH… | certs [--ca] | certs rotate-ca | verify [--repos] | check-config | --version
  * Each subcommand lives in its own module and takes only the flags of the keys it reads.
  */
 import { readFileSync } from 'node:fs'
@@ -7,6 +7,7 @@ import { Command } from 'commander'
 import { addCerts } from './certs.js'
 import { addCheckConfig } from './check-config.js'
 import { addDemo } from './demo.js'
+import { addImport } from './import.js'
 import { addLs } from './ls.js'
 import { addServe } from './serve.js'
 import { addVerify } from './verify.js'
@@ -29,6 +30,7 @@ export const buildProgram = (): Command => {
   // Positional options, for the commands from here on: `certs rotate-ca --data-dir X` gives X to rotate-ca, not to certs.
   program.enablePositionalOptions()
   addCerts(program)
+  addImport(program)
   addVerify(program)
   addCheckConfig(program)
   program.addHelpText(

@@ -7,10 +7,12 @@ export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2
 export const DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+json'
 export const DOCKER_SCHEMA1_SIGNED = 'application/vnd.docker.distribution.manifest.v1+prettyjws'
 
-/** Config and layer types of the images Outpost writes (the demo bundle, test fixtures). */
+/** Config and layer types of the images Outpost writes (the demo bundle, test fixtures, imported archives). */
 export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json'
 export const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip'
 export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json'
+/** An uncompressed layer (distribution `schema2.MediaTypeUncompressedLayer`), as a legacy `docker save` archive holds them. */
+export const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar'
 export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip'
 
 export const LIST_TYPES: ReadonlySet<string> = new Set([OCI_INDEX, DOCKER_LIST])
