@@ -44,7 +44,9 @@ const putBigBlob = (mib) => {
 }
 const link = (path, digest) => put(path, digest)
 const image = (repo, layer, tags) => {
-  const config = putBlob(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] }, repo })))
+  const config = putBlob(
+    Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] }, repo })),
+  )
   const manifest = putBlob(
     Buffer.from(
       JSON.stringify({
@@ -72,6 +74,10 @@ out.mid = { layer: putBigBlob(Number(midMiB)) }
 out.mid.manifest = image('bench/library/mid', out.mid.layer, ['v1', 'latest'])
 for (let i = 0; i < Number(repoCount); i++) {
   const layer = putBlob(randomBytes(4096))
-  image(`bench/repo-${String(i).padStart(3, '0')}`, layer, Array.from({ length: 20 }, (_, t) => `v1.${t}.0`))
+  image(
+    `bench/repo-${String(i).padStart(3, '0')}`,
+    layer,
+    Array.from({ length: 20 }, (_, t) => `v1.${t}.0`),
+  )
 }
 console.log(JSON.stringify(out))

@@ -51,7 +51,10 @@ export const applySchema = (db: Db, schema: Schema): { rebuilt: boolean } => {
   db.transaction(() => {
     for (const t of [...schema.tables, ...(schema.retired ?? [])]) db.exec(`DROP TABLE IF EXISTS ${t}`)
     db.exec(schema.ddl)
-    db.prepare('INSERT INTO schema_versions (name, version) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET version = excluded.version').run(schema.name, schema.version)
+    db.prepare('INSERT INTO schema_versions (name, version) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET version = excluded.version').run(
+      schema.name,
+      schema.version,
+    )
   })()
   return { rebuilt: row !== undefined }
 }

@@ -104,7 +104,9 @@ export class Catalog {
 
   private writeImages(store: string, repository: string, rows: ImageRow[]): void {
     const del = this.db.prepare('DELETE FROM images WHERE store = ? AND repository = ?')
-    const ins = this.db.prepare('INSERT OR REPLACE INTO images (store, repository, tag, digest, media_type, platforms, size) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const ins = this.db.prepare(
+      'INSERT OR REPLACE INTO images (store, repository, tag, digest, media_type, platforms, size) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    )
     const blob = this.db.prepare('INSERT OR REPLACE INTO blobs (store, digest, size) VALUES (?, ?, ?)')
     this.db.transaction(() => {
       del.run(store, repository)
@@ -121,7 +123,11 @@ export class Catalog {
    * look for them (and for any repository the catalog does not know yet).
    */
   async refreshRepositoriesUnder(store: ImageStore, prefix: string): Promise<void> {
-    const known = new Set((this.db.prepare('SELECT DISTINCT repository FROM images WHERE store = ?').all(store.label) as Array<{ repository: string }>).map((r) => r.repository))
+    const known = new Set(
+      (this.db.prepare('SELECT DISTINCT repository FROM images WHERE store = ?').all(store.label) as Array<{ repository: string }>).map(
+        (r) => r.repository,
+      ),
+    )
     for (const repo of await store.repositories()) {
       if (repo === prefix || repo.startsWith(`${prefix}/`) || !known.has(repo)) await this.refreshRepository(store, repo)
     }
@@ -138,7 +144,9 @@ export class Catalog {
 
   async scanImages(store: ImageStore): Promise<number> {
     const repos = await store.repositories()
-    const known = (this.db.prepare('SELECT DISTINCT repository FROM images WHERE store = ?').all(store.label) as Array<{ repository: string }>).map((r) => r.repository)
+    const known = (
+      this.db.prepare('SELECT DISTINCT repository FROM images WHERE store = ?').all(store.label) as Array<{ repository: string }>
+    ).map((r) => r.repository)
     for (const gone of known.filter((r) => !repos.includes(r))) this.writeImages(store.label, gone, [])
     for (const repo of repos) {
       await this.refreshRepository(store, repo)
@@ -148,7 +156,9 @@ export class Catalog {
   }
 
   private insertFiles = (rows: FileRow[]): void => {
-    const ins = this.db.prepare('INSERT INTO files (root, path, size, mtime) VALUES (?, ?, ?, ?) ON CONFLICT(root, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, sha256 = CASE WHEN files.size = excluded.size AND files.mtime = excluded.mtime THEN files.sha256 ELSE NULL END')
+    const ins = this.db.prepare(
+      'INSERT INTO files (root, path, size, mtime) VALUES (?, ?, ?, ?) ON CONFLICT(root, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, sha256 = CASE WHEN files.size = excluded.size AND files.mtime = excluded.mtime THEN files.sha256 ELSE NULL END',
+    )
     this.db.transaction(() => {
       for (const r of rows) ins.run(r.root, r.path, r.size, r.mtime)
     })()
@@ -196,7 +206,9 @@ export class Catalog {
     const rel = relative(root.path, under).split(sep).join('/')
     const existing = (
       rel
-        ? this.db.prepare("SELECT path FROM files WHERE root = ? AND (path = ? OR substr(path, 1, ?) = ?)").all(label, rel, rel.length + 1, `${rel}/`)
+        ? this.db
+            .prepare('SELECT path FROM files WHERE root = ? AND (path = ? OR substr(path, 1, ?) = ?)')
+            .all(label, rel, rel.length + 1, `${rel}/`)
         : this.db.prepare('SELECT path FROM files WHERE root = ?').all(label)
     ) as Array<{ path: string }>
     const del = this.db.prepare('DELETE FROM files WHERE root = ? AND path = ?')
@@ -220,7 +232,9 @@ export class Catalog {
 
   fileRemoved(root: FileRootSource, absPath: string): void {
     const rel = relative(root.path, absPath).split(sep).join('/')
-    this.db.prepare('DELETE FROM files WHERE root = ? AND (path = ? OR substr(path, 1, ?) = ?)').run(rootLabel(root), rel, rel.length + 1, `${rel}/`)
+    this.db
+      .prepare('DELETE FROM files WHERE root = ? AND (path = ? OR substr(path, 1, ?) = ?)')
+      .run(rootLabel(root), rel, rel.length + 1, `${rel}/`)
   }
 
   /** Stores the result of a package tree check. */
@@ -231,7 +245,11 @@ export class Catalog {
   }
 
   trees(): TreeResult[] {
-    return (this.db.prepare('SELECT root, path, kind, packages, ok, problems FROM trees ORDER BY root, path').all() as Array<Record<string, unknown>>).map((r) => ({
+    return (
+      this.db.prepare('SELECT root, path, kind, packages, ok, problems FROM trees ORDER BY root, path').all() as Array<
+        Record<string, unknown>
+      >
+    ).map((r) => ({
       root: r.root as string,
       path: r.path as string,
       kind: r.kind as string,
@@ -247,13 +265,21 @@ export class Catalog {
         `SELECT store, repository, tag, digest, media_type, platforms, size FROM images
          WHERE (? IS NULL OR repository = ? OR repository LIKE ? ESCAPE '\\') ORDER BY repository, tag`,
       )
-      .all(filter.repo ?? null, filter.repo ?? null, filter.repo ? `${filter.repo.replace(/[\\%_]/g, (c) => `\\${c}`)}/%` : null) as Array<Record<string, string | number>>
+      .all(filter.repo ?? null, filter.repo ?? null, filter.repo ? `${filter.repo.replace(/[\\%_]/g, (c) => `\\${c}`)}/%` : null) as Array<
+      Record<string, string | number>
+    >
     const byRepo = new Map<string, ImageSummary>()
     for (const r of imageRows) {
       const key = r.repository as string
       const summary = byRepo.get(key) ?? { repository: key, store: r.store as string, tags: [] }
       if (summary.store !== r.store) continue // a shadowed copy in a later store is not what is served
-      summary.tags.push({ tag: r.tag as string, digest: r.digest as string, mediaType: r.media_type as string, platforms: JSON.parse(r.platforms as string), size: r.size as number })
+      summary.tags.push({
+        tag: r.tag as string,
+        digest: r.digest as string,
+        mediaType: r.media_type as string,
+        platforms: JSON.parse(r.platforms as string),
+        size: r.size as number,
+      })
       byRepo.set(key, summary)
     }
     const images = [...byRepo.values()]
@@ -264,12 +290,16 @@ export class Catalog {
         let rel = filter.prefix && filter.prefix.startsWith(root.prefix) ? filter.prefix.slice(root.prefix.length).replace(/^\/+/, '') : ''
         rel = rel.replace(/[\\%_]/g, (c) => `\\${c}`)
         const row = this.db
-          .prepare(`SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM files WHERE root = ? AND (? = '' OR path LIKE ? ESCAPE '\\')`)
+          .prepare(
+            `SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM files WHERE root = ? AND (? = '' OR path LIKE ? ESCAPE '\\')`,
+          )
           .get(label, rel, `${rel}%`) as { count: number; bytes: number }
         return { prefix: root.prefix, path: root.path, count: row.count, bytes: row.bytes }
       })
     const trees = this.trees()
-    const uniqueBytes = (this.db.prepare('SELECT COALESCE(SUM(size), 0) AS bytes FROM (SELECT DISTINCT digest, size FROM blobs)').get() as { bytes: number }).bytes
+    const uniqueBytes = (
+      this.db.prepare('SELECT COALESCE(SUM(size), 0) AS bytes FROM (SELECT DISTINCT digest, size FROM blobs)').get() as { bytes: number }
+    ).bytes
     return {
       images,
       files,
@@ -291,4 +321,3 @@ export class Catalog {
     this.db.close()
   }
 }
-

@@ -33,7 +33,11 @@ export class Misses {
         client = @client, user_agent = @ua, detail = @detail`)
   }
 
-  record(kind: MissKind, ref: string, info: { client?: string | undefined; userAgent?: string | undefined; detail?: Record<string, unknown> } = {}): void {
+  record(
+    kind: MissKind,
+    ref: string,
+    info: { client?: string | undefined; userAgent?: string | undefined; detail?: Record<string, unknown> } = {},
+  ): void {
     this.upsert.run({
       kind,
       ref: ref.slice(0, 2048),
@@ -51,7 +55,9 @@ export class Misses {
 
   list(kind?: MissKind): MissRow[] {
     const rows = this.db
-      .prepare('SELECT kind, ref, count, first_seen, last_seen, client, user_agent, detail FROM misses WHERE (? IS NULL OR kind = ?) ORDER BY count DESC, last_seen DESC')
+      .prepare(
+        'SELECT kind, ref, count, first_seen, last_seen, client, user_agent, detail FROM misses WHERE (? IS NULL OR kind = ?) ORDER BY count DESC, last_seen DESC',
+      )
       .all(kind ?? null, kind ?? null) as Array<Record<string, string | number | null>>
     return rows.map((r) => ({
       kind: r.kind as MissKind,

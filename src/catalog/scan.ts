@@ -37,7 +37,10 @@ const platformName = (p: Platform | undefined): string | undefined =>
   p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : undefined
 
 /** Reads a manifest and checks its digest; undefined when missing, unreadable, incomplete or corrupt. */
-export const readVerifiedManifest = async (store: ImageStore, digest: Digest): Promise<{ bytes: Buffer; info: ManifestInfo } | undefined> => {
+export const readVerifiedManifest = async (
+  store: ImageStore,
+  digest: Digest,
+): Promise<{ bytes: Buffer; info: ManifestInfo } | undefined> => {
   const result = await store.readManifest(digest).catch(() => undefined)
   return result?.ok ? { bytes: result.manifest.bytes, info: result.manifest.info } : undefined
 }
@@ -132,7 +135,12 @@ export const walkFiles = async (
       const stats = await Promise.all(slice.map((n) => lstat(join(dir, n)).catch(() => undefined)))
       stats.forEach((st, k) => {
         if (!st || !st.isFile()) return
-        batch.push({ root: rootLabel, path: relative(rootPath, join(dir, slice[k]!)).split(sep).join('/'), size: st.size, mtime: Math.floor(st.mtimeMs) })
+        batch.push({
+          root: rootLabel,
+          path: relative(rootPath, join(dir, slice[k]!)).split(sep).join('/'),
+          size: st.size,
+          mtime: Math.floor(st.mtimeMs),
+        })
         count++
       })
       if (batch.length >= BATCH_SIZE) {

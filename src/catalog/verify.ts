@@ -63,7 +63,13 @@ interface Job {
 /** Collects blob jobs and link problems of one image store. */
 const storeJobs = async (store: ImageStore, jobs: Job[], problems: VerifyProblem[]): Promise<void> => {
   for await (const blob of store.blobs()) {
-    jobs.push({ kind: 'blob', path: blob.location, stream: blob.stream, size: blob.size, expect: { algorithm: blob.algorithm, hex: blob.hex, source: 'its path' } })
+    jobs.push({
+      kind: 'blob',
+      path: blob.location,
+      stream: blob.stream,
+      size: blob.size,
+      expect: { algorithm: blob.algorithm, hex: blob.hex, source: 'its path' },
+    })
   }
   for (const p of await store.verifyReferences()) problems.push({ kind: 'link', path: p.location, problem: p.problem })
 }
@@ -92,7 +98,8 @@ export const verifyContent = async (
       if (m) job.expect = { algorithm: 'sha256', hex: m[1]!, source: `${relative(root.path, path)}.sha256` }
       else if (recorded) {
         const row = recorded.get(file.root, file.path) as { size: number; mtime: number; sha256: string | null } | undefined
-        if (row?.sha256 && row.size === file.size && row.mtime === file.mtime) job.expect = { algorithm: 'sha256', hex: row.sha256, source: 'the catalog (size and mtime unchanged)' }
+        if (row?.sha256 && row.size === file.size && row.mtime === file.mtime)
+          job.expect = { algorithm: 'sha256', hex: row.sha256, source: 'the catalog (size and mtime unchanged)' }
       }
       jobs.push(job)
     }
@@ -108,16 +115,29 @@ export const verifyContent = async (
     try {
       hex = await hashStream(job.stream, job.expect?.algorithm ?? 'sha256')
     } catch (err) {
-      problems.push({ kind: job.kind, path: job.path, problem: `unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` })
+      problems.push({
+        kind: job.kind,
+        path: job.path,
+        problem: `unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      })
       continue
     }
     done += job.size
     if (job.expect && job.expect.hex !== hex) {
-      problems.push({ kind: job.kind, path: job.path, problem: `content is ${job.expect.algorithm}:${hex}, ${job.expect.source} says ${job.expect.algorithm}:${job.expect.hex}` })
+      problems.push({
+        kind: job.kind,
+        path: job.path,
+        problem: `content is ${job.expect.algorithm}:${hex}, ${job.expect.source} says ${job.expect.algorithm}:${job.expect.hex}`,
+      })
     } else if (job.kind === 'file' && job.root && save) {
       save.run(rootLabel(job.root), relative(job.root.path, job.path).split(sep).join('/'), job.size, job.mtime, hex)
     }
   }
   progress?.(total, total, '')
-  return { blobs: jobs.filter((j) => j.kind === 'blob').length, files: jobs.filter((j) => j.kind === 'file').length, bytes: total, problems }
+  return {
+    blobs: jobs.filter((j) => j.kind === 'blob').length,
+    files: jobs.filter((j) => j.kind === 'file').length,
+    bytes: total,
+    problems,
+  }
 }

@@ -32,8 +32,12 @@ export interface CatalogWatcher {
   ready: Promise<void>
 }
 
-
-export const watchCatalog = (catalog: Catalog, stores: readonly ImageStore[], fileRoots: readonly FileRootSource[], logger: Logger): CatalogWatcher => {
+export const watchCatalog = (
+  catalog: Catalog,
+  stores: readonly ImageStore[],
+  fileRoots: readonly FileRootSource[],
+  logger: Logger,
+): CatalogWatcher => {
   const watchers: FSWatcher[] = []
   const timers = new Set<NodeJS.Timeout>()
   const later = (ms: number, job: () => void): void => {
@@ -95,7 +99,8 @@ export const watchCatalog = (catalog: Catalog, stores: readonly ImageStore[], fi
   const onStoreChange = (store: ImageStore, change: WatchChange | undefined): void => {
     if (!change) return
     if (change.kind === 'repository') schedule(`${store.label}:${change.name}`, () => catalog.refreshRepository(store, change.name))
-    else if (change.kind === 'under') schedule(`${store.label}:new:${change.prefix}`, () => catalog.refreshRepositoriesUnder(store, change.prefix))
+    else if (change.kind === 'under')
+      schedule(`${store.label}:new:${change.prefix}`, () => catalog.refreshRepositoriesUnder(store, change.prefix))
     else schedule(`${store.label}:all`, async () => void (await catalog.scanImages(store)))
   }
   for (const store of stores) {
@@ -129,7 +134,11 @@ export const watchCatalog = (catalog: Catalog, stores: readonly ImageStore[], fi
       onChange: (dir, name) => {
         if (isTemporaryName(name)) return
         const path = join(dir, name)
-        settle(path, () => void catalog.fileChanged(root, path), () => catalog.fileRemoved(root, path))
+        settle(
+          path,
+          () => void catalog.fileChanged(root, path),
+          () => catalog.fileRemoved(root, path),
+        )
       },
       onNewDir: (dir) => schedule(`d:${dir}`, () => catalog.rescanFileRoot(root, dir).then(() => undefined)),
       onRootGone: () => {

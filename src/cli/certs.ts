@@ -52,7 +52,11 @@ const showCerts = (flags: ConfigFlags & { ca?: boolean }): void => {
     if (status.source === 'operator') {
       lines.push('Certificates supplied by the operator (tls.cert, tls.key, tls.ca); Outpost does not renew them.', '')
       lines.push(...describe('Server', config.tls.cert!, status.server!.info, now, true), '')
-      lines.push(...(status.ca ? describe('CA', config.tls.ca!, status.ca.info, now, false) : ['CA       none configured (tls.ca): /ca.crt answers 404']))
+      lines.push(
+        ...(status.ca
+          ? describe('CA', config.tls.ca!, status.ca.info, now, false)
+          : ['CA       none configured (tls.ca): /ca.crt answers 404']),
+      )
     } else {
       lines.push(`Certificates made by Outpost in ${status.paths.dir}`, '')
       if (!status.ca && !status.server) {
@@ -115,7 +119,9 @@ export const addCerts = (program: Command): void => {
     CERT_KEYS,
   ).action(showCerts)
   addConfigOptions(
-    certs.command('rotate-ca').description('replace the CA and re-issue the server certificate under it (every node must then trust the new CA)'),
+    certs
+      .command('rotate-ca')
+      .description('replace the CA and re-issue the server certificate under it (every node must then trust the new CA)'),
     CERT_KEYS,
   ).action(rotate)
 }

@@ -38,7 +38,9 @@ export const addDemo = (program: Command): void => {
         `  curl -s '${base}/v2/pause/manifests/3.9?ns=registry.k8s.io'   # upstream name, as containerd asks`,
         `  skopeo inspect --tls-verify=false docker://${hostPort}/library/hello:latest`,
         ...(running.tls
-          ? [`  curl --cacert ${join(dataDir, 'tls', 'ca.crt')} ${running.listeners.find((l) => l.name === 'https')?.url ?? 'https://127.0.0.1:8443'}/v2/_catalog`]
+          ? [
+              `  curl --cacert ${join(dataDir, 'tls', 'ca.crt')} ${running.listeners.find((l) => l.name === 'https')?.url ?? 'https://127.0.0.1:8443'}/v2/_catalog`,
+            ]
           : []),
         `  skopeo copy --src-tls-verify=false --override-arch arm64 docker://${hostPort}/library/hello:1.0 dir:/tmp/hello-arm64`,
         '',

@@ -23,7 +23,10 @@ const VERSION: string = (() => {
 
 export const buildProgram = (): Command => {
   const program = new Command()
-  program.name('outpost').description('Serves an air-gapped Kubernetes install: images, packages, files, certificates, time.').version(VERSION)
+  program
+    .name('outpost')
+    .description('Serves an air-gapped Kubernetes install: images, packages, files, certificates, time.')
+    .version(VERSION)
   addServe(program)
   addDemo(program)
   addLs(program)

@@ -63,7 +63,9 @@ export const serve = async (flags: ConfigFlags, defaults: Record<string, unknown
 }
 
 export const addServe = (program: Command): void => {
-  addConfigOptions(program.command('serve').description('serve a bundle and configured roots'), FLAG_KEYS).action(async (flags: ConfigFlags) => {
-    await serve(flags).catch(fail)
-  })
+  addConfigOptions(program.command('serve').description('serve a bundle and configured roots'), FLAG_KEYS).action(
+    async (flags: ConfigFlags) => {
+      await serve(flags).catch(fail)
+    },
+  )
 }

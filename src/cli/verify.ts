@@ -38,7 +38,14 @@ const progressBar = (label: string) => {
 const treeProgressBar = (): { update: (p: CheckProgress) => void; stop: () => void } => {
   if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} }
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: 'checking {bar} {value}/{total} files | {tree}', barsize: 30, hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
+    {
+      stream: process.stderr,
+      format: 'checking {bar} {value}/{total} files | {tree}',
+      barsize: 30,
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 50,
+    },
     undefined,
   )
   let started = false

@@ -32,7 +32,12 @@ export const buildDemoBundle = async (dir: string): Promise<string> => {
   const reg = new Registry2Writer(join(tmp, 'registry'))
 
   const amd64 = await makeImage({ architecture: 'amd64', format: 'oci', files: { 'hello.sh': shell('amd64'), 'etc/hello.txt': 'amd64\n' } })
-  const arm64 = await makeImage({ architecture: 'arm64', variant: 'v8', format: 'oci', files: { 'hello.sh': shell('arm64'), 'etc/hello.txt': 'arm64\n' } })
+  const arm64 = await makeImage({
+    architecture: 'arm64',
+    variant: 'v8',
+    format: 'oci',
+    files: { 'hello.sh': shell('arm64'), 'etc/hello.txt': 'arm64\n' },
+  })
   reg.putImage('library/hello', amd64)
   reg.putImage('library/hello', arm64)
   const index = makeIndex(

@@ -38,12 +38,10 @@ export const parseEtagList = (value: string): string[] => {
 }
 
 /** Weak comparison (RFC 9110 §8.8.3.2), used by If-None-Match. */
-const weakMatch = (list: string[], etag: string): boolean =>
-  list.some((t) => t === '*' || stripWeak(t) === stripWeak(etag))
+const weakMatch = (list: string[], etag: string): boolean => list.some((t) => t === '*' || stripWeak(t) === stripWeak(etag))
 
 /** Strong comparison, used by If-Match and If-Range. */
-const strongMatch = (list: string[], etag: string): boolean =>
-  list.some((t) => t === '*' || (!t.startsWith('W/') && t === etag))
+const strongMatch = (list: string[], etag: string): boolean => list.some((t) => t === '*' || (!t.startsWith('W/') && t === etag))
 
 const parseHttpDate = (value: string | null | undefined): number | undefined => {
   if (!value) return undefined

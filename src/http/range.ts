@@ -7,15 +7,10 @@
  */
 
 export type ByteRangeSpec =
-  | { type: 'bounded'; start: number; end: number }
-  | { type: 'open-ended'; start: number }
-  | { type: 'suffix'; length: number }
+  { type: 'bounded'; start: number; end: number } | { type: 'open-ended'; start: number } | { type: 'suffix'; length: number }
 
 /** Outcome of applying a Range header to a representation of `size` bytes. */
-export type RangeDecision =
-  | { kind: 'full' }
-  | { kind: 'partial'; start: number; end: number }
-  | { kind: 'unsatisfiable' }
+export type RangeDecision = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' }
 
 const DIGITS = /^\d{1,15}$/
 
@@ -67,7 +62,6 @@ export const resolveByteRange = (spec: ByteRangeSpec | undefined, size: number):
   }
 }
 
-export const contentRange = (start: number, end: number, size: number): string =>
-  `bytes ${start}-${end}/${size}`
+export const contentRange = (start: number, end: number, size: number): string => `bytes ${start}-${end}/${size}`
 
 export const unsatisfiedRange = (size: number): string => `bytes */${size}`

@@ -50,11 +50,22 @@ const reasonOf = (status: number): string => STATUS_CODES[status] ?? 'Error'
 
 /** `404 Not Found\n`, or `404 <message>\n`. */
 export const textReply = (status: number, message?: string, headers: Record<string, string> = {}): Response =>
-  new Response(`${status} ${message || reasonOf(status)}\n`, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8', ...headers } })
+  new Response(`${status} ${message || reasonOf(status)}\n`, {
+    status,
+    headers: { 'Content-Type': 'text/plain; charset=utf-8', ...headers },
+  })
 
 /** `{"error": message, …details}`. */
-export const jsonErrorReply = (status: number, message?: string, details: Record<string, unknown> = {}, headers: Record<string, string> = {}): Response =>
-  new Response(JSON.stringify({ error: message || reasonOf(status), ...details }), { status, headers: { 'Content-Type': 'application/json', ...headers } })
+export const jsonErrorReply = (
+  status: number,
+  message?: string,
+  details: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response =>
+  new Response(JSON.stringify({ error: message || reasonOf(status), ...details }), {
+    status,
+    headers: { 'Content-Type': 'application/json', ...headers },
+  })
 
 /** How an error is written for this request (see the top of this file). */
 export const errorFormat = (c: Context, json: boolean): ReplyFormat =>

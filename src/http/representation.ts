@@ -79,7 +79,11 @@ export const requestHeader = (h: IncomingHttpHeaders | undefined, c: Exchange, n
  * none. Resolves with the Response to return from the handler, which is
  * RESPONSE_ALREADY_SENT when the body was written to the Node response.
  */
-export const sendRepresentation = async <R extends Representation>(c: Exchange, rep: R, answers: RepresentationAnswers<R>): Promise<Response> => {
+export const sendRepresentation = async <R extends Representation>(
+  c: Exchange,
+  rep: R,
+  answers: RepresentationAnswers<R>,
+): Promise<Response> => {
   const body = rep.body
   const file = Buffer.isBuffer(body) ? undefined : body
   let handedOver = false

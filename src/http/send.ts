@@ -278,5 +278,4 @@ export const writeFileRange = async (
 }
 
 /** A Buffer as the plain Uint8Array a Response body takes (no copy). */
-export const asBody = (buf: Buffer): Uint8Array<ArrayBuffer> =>
-  new Uint8Array(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength)
+export const asBody = (buf: Buffer): Uint8Array<ArrayBuffer> => new Uint8Array(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength)

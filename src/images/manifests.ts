@@ -19,8 +19,7 @@ export interface StoredManifest {
 }
 
 export type ManifestReadResult =
-  | { ok: true; manifest: StoredManifest }
-  | { ok: false; reason: 'missing' | 'corrupt' | 'not-a-manifest' | 'too-large' }
+  { ok: true; manifest: StoredManifest } | { ok: false; reason: 'missing' | 'corrupt' | 'not-a-manifest' | 'too-large' }
 
 /** Checks bytes read for `digest`: size, digest, and that they are a manifest. */
 export const verifyManifest = (digest: Digest, bytes: Buffer): ManifestReadResult => {

@@ -35,8 +35,7 @@ const DOCKER_HUB = 'docker.io'
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
 
 /** A first path component names a host when it has a dot or a port, or is localhost. */
-export const looksLikeHost = (component: string): boolean =>
-  component.includes('.') || component.includes(':') || component === 'localhost'
+export const looksLikeHost = (component: string): boolean => component.includes('.') || component.includes(':') || component === 'localhost'
 
 /**
  * Normalises an upstream image reference to `host/path` without tag or

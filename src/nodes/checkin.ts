@@ -58,12 +58,18 @@ export const checkinSchema = z.object({
     .nullish(),
   os: z
     .object({
-      id: z.string().regex(/^[a-z0-9._-]{1,64}$/, 'an os-release ID: lower-case letters, digits, ".", "_", "-"').nullish(),
+      id: z
+        .string()
+        .regex(/^[a-z0-9._-]{1,64}$/, 'an os-release ID: lower-case letters, digits, ".", "_", "-"')
+        .nullish(),
       version: printable(64).nullish(),
       name: printable(128).nullish(),
     })
     .nullish(),
-  arch: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'an architecture name such as amd64').nullish(),
+  arch: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,32}$/, 'an architecture name such as amd64')
+    .nullish(),
   kernel: printable(128).nullish(),
   runtime: z.object({ name: printable(64).nullish(), version: printable(64).nullish() }).nullish(),
   clockMs: finite('clockMs').positive('clockMs must be Unix milliseconds').nullish(),
@@ -71,14 +77,22 @@ export const checkinSchema = z.object({
   clockPrecisionMs: finite('clockPrecisionMs').min(0).max(60_000).nullish(),
   ntpOffsetMs: finite('ntpOffsetMs').min(-1e12).max(1e12).nullish(),
   labels: z
-    .record(z.string().regex(LABEL_KEY, 'label keys are Kubernetes label keys ([prefix/]name)'), z.string().regex(LABEL_VALUE, 'label values are letters, digits and . _ , : / = @ + - or spaces, at most 256'))
+    .record(
+      z.string().regex(LABEL_KEY, 'label keys are Kubernetes label keys ([prefix/]name)'),
+      z.string().regex(LABEL_VALUE, 'label values are letters, digits and . _ , : / = @ + - or spaces, at most 256'),
+    )
     .refine((l) => Object.keys(l).length <= 64, 'at most 64 labels')
     .superRefine((labels, ctx) => {
       for (const key of GROUP_LABELS) {
         const value = labels[key]
         if (value === undefined) continue
         for (const group of splitGroups(value)) {
-          if (!GROUP_NAME.test(group)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `"${group}" is not an inventory group name (letters, digits and _, not starting with a digit)` })
+          if (!GROUP_NAME.test(group))
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              path: [key],
+              message: `"${group}" is not an inventory group name (letters, digits and _, not starting with a digit)`,
+            })
         }
       }
     })
@@ -102,7 +116,15 @@ const pathOf = (path: (string | number)[]): string =>
 /** Validates a parsed JSON body. */
 export const parseCheckin = (body: unknown): CheckinParse => {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    return { ok: false, issues: [{ path: '', message: `the body must be a JSON object, not ${Array.isArray(body) ? 'an array' : body === null ? 'null' : typeof body}` }] }
+    return {
+      ok: false,
+      issues: [
+        {
+          path: '',
+          message: `the body must be a JSON object, not ${Array.isArray(body) ? 'an array' : body === null ? 'null' : typeof body}`,
+        },
+      ],
+    }
   }
   const result = checkinSchema.safeParse(body)
   if (result.success) return { ok: true, value: result.data }

@@ -113,7 +113,13 @@ export const nodeView = (node: NodeRecord, nowMs: number, t: Thresholds): NodeVi
 
 export const nodesView = (nodes: readonly NodeRecord[], nowMs: number, t: Thresholds): NodesView => {
   const views = nodes.map((n) => nodeView(n, nowMs, t))
-  return { now: new Date(nowMs).toISOString(), thresholds: t, count: views.length, flagged: views.filter((v) => v.flags.length).length, nodes: views }
+  return {
+    now: new Date(nowMs).toISOString(),
+    thresholds: t,
+    count: views.length,
+    flagged: views.filter((v) => v.flags.length).length,
+    nodes: views,
+  }
 }
 
 // ---- plain text -----------------------------------------------------------
@@ -123,7 +129,14 @@ export const formatOffset = (ms: number | null, uncertaintyMs: number | null = n
   if (ms === null) return '-'
   const sign = ms < 0 ? '-' : '+'
   const abs = Math.abs(ms)
-  const value = abs >= 10_000 ? `${(abs / 1000).toFixed(0)} s` : abs >= 1000 ? `${(abs / 1000).toFixed(2)} s` : abs >= 10 ? `${abs.toFixed(0)} ms` : `${abs.toFixed(1)} ms`
+  const value =
+    abs >= 10_000
+      ? `${(abs / 1000).toFixed(0)} s`
+      : abs >= 1000
+        ? `${(abs / 1000).toFixed(2)} s`
+        : abs >= 10
+          ? `${abs.toFixed(0)} ms`
+          : `${abs.toFixed(1)} ms`
   return `${sign}${value}${uncertaintyMs && uncertaintyMs >= 1 ? ` ±${uncertaintyMs >= 1000 ? `${(uncertaintyMs / 1000).toFixed(1)} s` : `${uncertaintyMs.toFixed(0)} ms`}` : ''}`
 }
 

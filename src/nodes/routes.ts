@@ -12,7 +12,17 @@ import type { Env } from './env.js'
 import { flagsOf, formatOffset, nodesView, renderInventoryIni, renderInventoryYaml, renderNodesText, type Thresholds } from './inventory.js'
 import { toReport, type NodeStore } from './store.js'
 import { timeHandler } from './time.js'
-import { buildSetupContext, findSetupFile, parseOrigin, renderBootstrap, renderManifest, renderSetupIndex, setupFiles, type SetupTree, type SetupContext } from './setup/index.js'
+import {
+  buildSetupContext,
+  findSetupFile,
+  parseOrigin,
+  renderBootstrap,
+  renderManifest,
+  renderSetupIndex,
+  setupFiles,
+  type SetupTree,
+  type SetupContext,
+} from './setup/index.js'
 
 /** A check-in is a few hundred bytes; this leaves room for many addresses and labels. */
 export const CHECKIN_MAX_BYTES = 64 * 1024
@@ -65,7 +75,8 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
       const receivedMs = clock()
       labelRoute(c.env?.incoming, 'nodes-checkin')
       const type = (c.req.header('content-type') ?? '').split(';', 1)[0]!.trim().toLowerCase()
-      if (type === 'multipart/form-data') throw problem(415, 'send the check-in as a JSON body (Content-Type: application/json), not a form')
+      if (type === 'multipart/form-data')
+        throw problem(415, 'send the check-in as a JSON body (Content-Type: application/json), not a form')
       const text = await c.req.text()
       if (!text.trim()) throw problem(400, 'the body is empty: send a JSON object with at least "hostname"')
       let body: unknown
@@ -76,7 +87,11 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
       }
       const parsed = parseCheckin(body)
       if (!parsed.ok) {
-        throw problem(400, `invalid check-in: ${parsed.issues.map((i) => (i.message.startsWith(i.path) || !i.path ? i.message : `${i.path}: ${i.message}`)).join('; ')}`, parsed.issues)
+        throw problem(
+          400,
+          `invalid check-in: ${parsed.issues.map((i) => (i.message.startsWith(i.path) || !i.path ? i.message : `${i.path}: ${i.message}`)).join('; ')}`,
+          parsed.issues,
+        )
       }
       const report = toReport(parsed.value)
       const offset = report.clockMs !== undefined ? checkinOffset(report.clockMs, receivedMs, report.clockPrecisionMs ?? 0) : null
@@ -85,7 +100,14 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
       const node = store.record(report, { receivedMs, remoteAddress, offset, keepLabels: parsed.value.labels == null })
       const flags = flagsOf(node, receivedMs, thresholds)
       logger.info(
-        { hostname: report.hostname, remote: remoteAddress, clock_offset_ms: offset?.offsetMs, ntp_offset_ms: report.ntpOffsetMs, flags, checkins: node.checkins },
+        {
+          hostname: report.hostname,
+          remote: remoteAddress,
+          clock_offset_ms: offset?.offsetMs,
+          ntp_offset_ms: report.ntpOffsetMs,
+          flags,
+          checkins: node.checkins,
+        },
         'node checked in',
       )
       const parts = [`${report.hostname} checked in (${node.checkins === 1 ? 'first time' : `check-in ${node.checkins}`})`]
@@ -136,7 +158,10 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
     const url = new URL(c.req.url)
     const origin = `${url.protocol}//${url.host}`
     if (!parseOrigin(origin)) {
-      throw new HttpError(400, `the Host header (${c.req.header('host') ?? 'none'}) is not a host name or address Outpost can write into set-up files`)
+      throw new HttpError(
+        400,
+        `the Host header (${c.req.header('host') ?? 'none'}) is not a host name or address Outpost can write into set-up files`,
+      )
     }
     return buildSetupContext({
       origin,

@@ -20,18 +20,31 @@ export const renderInventoryText = (inv: ServedInventory): string => {
     `Images: ${inv.totals.repositories} repositories, ${inv.totals.tags} tags, ${humanBytes(inv.totals.imageBytes)}` +
       (inv.scan.complete ? '' : '  (first scan still running)'),
   )
-  const imageRows = inv.images.flatMap((img) => img.tags.map((t) => [img.repository, t.tag, short(t.digest), t.platforms.join(',') || '-', humanBytes(t.size)]))
+  const imageRows = inv.images.flatMap((img) =>
+    img.tags.map((t) => [img.repository, t.tag, short(t.digest), t.platforms.join(',') || '-', humanBytes(t.size)]),
+  )
   if (imageRows.length) parts.push(table(['REPOSITORY', 'TAG', 'DIGEST', 'PLATFORMS', 'SIZE'], imageRows))
   parts.push('')
   parts.push(`Files: ${inv.totals.files} files, ${humanBytes(inv.totals.fileBytes)}`)
-  if (inv.files.length) parts.push(table(['PREFIX', 'PATH', 'FILES', 'SIZE'], inv.files.map((f) => [f.prefix, f.path, String(f.count), humanBytes(f.bytes)])))
+  if (inv.files.length)
+    parts.push(
+      table(
+        ['PREFIX', 'PATH', 'FILES', 'SIZE'],
+        inv.files.map((f) => [f.prefix, f.path, String(f.count), humanBytes(f.bytes)]),
+      ),
+    )
   parts.push('')
   parts.push(`Package trees: ${inv.totals.trees}, ${inv.totals.treesFailing} failing`)
   if (inv.trees.length) {
     parts.push(
       table(
         ['KIND', 'PATH', 'PACKAGES', 'CHECK'],
-        inv.trees.map((t) => [t.kind, t.path, String(t.packages), t.ok ? 'ok' : `FAILED: ${t.problems.slice(0, 3).join('; ')}${t.problems.length > 3 ? ` (+${t.problems.length - 3})` : ''}`]),
+        inv.trees.map((t) => [
+          t.kind,
+          t.path,
+          String(t.packages),
+          t.ok ? 'ok' : `FAILED: ${t.problems.slice(0, 3).join('; ')}${t.problems.length > 3 ? ` (+${t.problems.length - 3})` : ''}`,
+        ]),
       ),
     )
   }
@@ -41,7 +54,10 @@ export const renderInventoryText = (inv: ServedInventory): string => {
 export const renderMissesText = (rows: MissRow[]): string =>
   rows.length === 0
     ? 'No misses recorded.\n'
-    : `${table(['KIND', 'COUNT', 'LAST SEEN', 'CLIENT', 'WHAT'], rows.map((r) => [r.kind, String(r.count), r.lastSeen, r.client ?? '-', r.ref]))}\n`
+    : `${table(
+        ['KIND', 'COUNT', 'LAST SEEN', 'CLIENT', 'WHAT'],
+        rows.map((r) => [r.kind, String(r.count), r.lastSeen, r.client ?? '-', r.ref]),
+      )}\n`
 
 export const inventoryRouter = (catalog: () => Catalog | undefined): Hono<Env> => {
   const app = new Hono<Env>()

@@ -178,9 +178,7 @@ export const decodePacket = (buf: Uint8Array): NtpPacket | undefined => {
   }
 }
 
-export type RequestCheck =
-  | { ok: true; packet: NtpPacket }
-  | { ok: false; reason: 'short' | 'length' | 'version' | 'mode' }
+export type RequestCheck = { ok: true; packet: NtpPacket } | { ok: false; reason: 'short' | 'length' | 'version' | 'mode' }
 
 /**
  * Whether a datagram is a request this server answers: at least a header,
@@ -375,7 +373,11 @@ export interface NtpQueryResult {
 }
 
 /** Sends one client request and waits for the reply. */
-export const queryNtp = (host: string, port: number, options: { timeoutMs?: number; version?: number; clock?: Clock } = {}): Promise<NtpQueryResult> => {
+export const queryNtp = (
+  host: string,
+  port: number,
+  options: { timeoutMs?: number; version?: number; clock?: Clock } = {},
+): Promise<NtpQueryResult> => {
   const clock = options.clock ?? preciseNow
   const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4')
   return new Promise((resolve, reject) => {

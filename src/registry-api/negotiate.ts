@@ -24,6 +24,4 @@ export const DEFAULT_PLATFORM = { os: 'linux', architecture: 'amd64' } as const
 
 /** The child of an index for linux/amd64, as registry:2 picks it. */
 export const pickDefaultPlatform = (manifests: readonly Descriptor[]): Descriptor | undefined =>
-  manifests.find(
-    (d) => d.platform?.os === DEFAULT_PLATFORM.os && d.platform?.architecture === DEFAULT_PLATFORM.architecture,
-  )
+  manifests.find((d) => d.platform?.os === DEFAULT_PLATFORM.os && d.platform?.architecture === DEFAULT_PLATFORM.architecture)

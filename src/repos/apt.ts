@@ -242,7 +242,9 @@ const SAFE_COMPONENT = /^[A-Za-z0-9._+/-]+$/
  */
 export const sourcesComponents = (suite: string, components: readonly string[]): string[] => {
   const last = suite.slice(suite.lastIndexOf('/') + 1)
-  const out = components.map((c) => (suite.includes('/') && c.startsWith(`${last}/`) ? c.slice(last.length + 1) : c)).filter((c) => SAFE_COMPONENT.test(c))
+  const out = components
+    .map((c) => (suite.includes('/') && c.startsWith(`${last}/`) ? c.slice(last.length + 1) : c))
+    .filter((c) => SAFE_COMPONENT.test(c))
   return [...new Set(out)]
 }
 
@@ -264,7 +266,11 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
   const fromRelease = releaseText !== null ? parse(releaseText, 'Release') : null
   const fromInRelease = inReleaseText !== null ? parse(inReleaseText, 'InRelease') : null
   if (fromRelease && fromInRelease && !sameEntries(fromRelease, fromInRelease)) {
-    plan.problems.push({ kind: 'invalid', file: loc.releaseUrl + 'InRelease', detail: 'lists other index files than Release does (one of them is stale)' })
+    plan.problems.push({
+      kind: 'invalid',
+      file: loc.releaseUrl + 'InRelease',
+      detail: 'lists other index files than Release does (one of them is stale)',
+    })
   }
   if (fromRelease) release = fromRelease
   else if (fromInRelease) {
@@ -304,7 +310,14 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
     for (const { entry, path } of present) {
       plan.indexFiles++
       if (entry.size >= 0) {
-        plan.checks.push({ path, file: loc.releaseUrl + entry.path, role: 'index', size: entry.size, checksum: preferredChecksum(entry.checksums), listedIn: releaseUrl })
+        plan.checks.push({
+          path,
+          file: loc.releaseUrl + entry.path,
+          role: 'index',
+          size: entry.size,
+          checksum: preferredChecksum(entry.checksums),
+          listedIn: releaseUrl,
+        })
       }
     }
     if (present.length === 0) {
@@ -317,7 +330,11 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
         plan.notes.push(`${loc.releaseUrl}${dirname(base)}/: listed in ${releaseName} but not mirrored`)
       } else {
         const first = variants[0]!
-        plan.problems.push({ kind: 'missing', file: loc.releaseUrl + first.path, detail: `listed in ${releaseUrl} (${first.size} bytes) but not present (listed: ${listed})` })
+        plan.problems.push({
+          kind: 'missing',
+          file: loc.releaseUrl + first.path,
+          detail: `listed in ${releaseUrl} (${first.size} bytes) but not present (listed: ${listed})`,
+        })
       }
       continue
     }
@@ -328,7 +345,9 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
     const plainEntry = variants.find((v) => v.path === base)
     const readable = present.find((p) => p.entry.path === base) ?? present.find((p) => p.entry.path.endsWith('.gz'))
     if (!readable) {
-      plan.notes.push(`${loc.releaseUrl}${present[0]!.entry.path}: compression not readable by Node 20 (only plain and .gz are); packages not checked`)
+      plan.notes.push(
+        `${loc.releaseUrl}${present[0]!.entry.path}: compression not readable by Node 20 (only plain and .gz are); packages not checked`,
+      )
       continue
     }
     const indexUrl = loc.releaseUrl + readable.entry.path
@@ -344,9 +363,17 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
     if (readable.entry.path !== base && plainEntry && plainEntry.size >= 0) {
       const want = preferredChecksum(plainEntry.checksums)
       if (text.length !== plainEntry.size) {
-        plan.problems.push({ kind: 'size', file: indexUrl, detail: `decompresses to ${text.length} bytes, ${releaseName} lists ${plainEntry.size} for ${plainEntry.path}` })
+        plan.problems.push({
+          kind: 'size',
+          file: indexUrl,
+          detail: `decompresses to ${text.length} bytes, ${releaseName} lists ${plainEntry.size} for ${plainEntry.path}`,
+        })
       } else if (want && digestOf(want.algorithm, text) !== want.value) {
-        plan.problems.push({ kind: 'checksum', file: indexUrl, detail: `decompressed ${want.algorithm} does not match ${plainEntry.path} in ${releaseName}` })
+        plan.problems.push({
+          kind: 'checksum',
+          file: indexUrl,
+          detail: `decompressed ${want.algorithm} does not match ${plainEntry.path} in ${releaseName}`,
+        })
       }
     }
     let packages: DebPackage[]
@@ -358,7 +385,14 @@ export const planApt = async (loc: AptLocation): Promise<IndexPlan> => {
     }
     for (const p of packages) {
       const file = loc.url + p.filename.replace(/^(\.\/)+/, '')
-      planPackage(plan, seen, loc.dir, p.filename, { name: p.name, field: 'Filename', file, size: p.size, checksum: p.checksum, listedIn: indexUrl })
+      planPackage(plan, seen, loc.dir, p.filename, {
+        name: p.name,
+        field: 'Filename',
+        file,
+        size: p.size,
+        checksum: p.checksum,
+        listedIn: indexUrl,
+      })
     }
   }
   if (release) plan.components = release.components.length ? release.components.filter((c) => mirrored.has(c)) : [...mirrored]

@@ -149,7 +149,11 @@ export const runFileCheck = async (check: FileCheck, ctx: CheckContext): Promise
     }
     if (actual !== check.checksum.value) {
       return {
-        problem: { kind: 'checksum', file: check.file, detail: `${check.checksum.algorithm} ${actual}, ${check.listedIn} lists ${check.checksum.value}` },
+        problem: {
+          kind: 'checksum',
+          file: check.file,
+          detail: `${check.checksum.algorithm} ${actual}, ${check.listedIn} lists ${check.checksum.value}`,
+        },
         bytes: size,
       }
     }
@@ -215,7 +219,11 @@ export const planPackage = (
 ): void => {
   const path = joinListed(base, listed)
   if (!path) {
-    plan.problems.push({ kind: 'invalid', file: check.listedIn, detail: `package ${check.name}: ${check.field} "${listed}" leaves the tree` })
+    plan.problems.push({
+      kind: 'invalid',
+      file: check.listedIn,
+      detail: `package ${check.name}: ${check.field} "${listed}" leaves the tree`,
+    })
     return
   }
   if (seen.has(path)) return

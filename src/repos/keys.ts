@@ -48,7 +48,10 @@ const publicKeyVersion = (b: Buffer): number | null => {
 
 /** What the first bytes of a file say it is: an armoured key, a binary key, or neither. */
 export const keyFormatOf = (head: Buffer): KeyFormat | null => {
-  const text = head.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart()
+  const text = head
+    .toString('latin1')
+    .replace(/^\uFEFF|^\xEF\xBB\xBF/, '')
+    .trimStart()
   if (text.startsWith(ARMOR_HEADER)) return 'armored'
   const version = publicKeyVersion(head)
   return version !== null && version >= 3 && version <= 6 ? 'binary' : null

@@ -27,15 +27,7 @@ export const MAX_PATH_LENGTH = 4096
 export const MAX_SEGMENT_BYTES = 255
 
 export type PathRefusal =
-  | 'not-absolute'
-  | 'too-long'
-  | 'bad-encoding'
-  | 'dot-dot'
-  | 'encoded-slash'
-  | 'backslash'
-  | 'nul'
-  | 'control'
-  | 'segment-too-long'
+  'not-absolute' | 'too-long' | 'bad-encoding' | 'dot-dot' | 'encoded-slash' | 'backslash' | 'nul' | 'control' | 'segment-too-long'
 
 export type SafePath =
   | {
@@ -136,7 +128,8 @@ export const startsWithSegments = (segments: readonly string[], prefix: readonly
  * names with spaces, `%`, `#`, `?` and non-ASCII characters survive the round
  * trip.
  */
-export const encodeSegment = (segment: string): string => encodeURIComponent(segment).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)
+export const encodeSegment = (segment: string): string =>
+  encodeURIComponent(segment).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)
 
 /** Segments back into an absolute URL path. */
 export const encodePath = (segments: readonly string[], trailingSlash = false): string => {

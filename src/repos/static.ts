@@ -63,7 +63,8 @@ const fileAnswers: RepresentationAnswers<Representation> = {
   // RFC 9110 §15.4.5: a 304 carries the validators it would have sent with a 200.
   notModified: (file) => new Response(null, { status: 304, headers: { ETag: file.etag, 'Last-Modified': file.headers['Last-Modified']! } }),
   preconditionFailed: () => text(412, 'Precondition Failed'),
-  rangeNotSatisfiable: (_file, _range, size) => text(416, 'Range Not Satisfiable', { 'Content-Range': unsatisfiedRange(size), 'Accept-Ranges': 'bytes' }),
+  rangeNotSatisfiable: (_file, _range, size) =>
+    text(416, 'Range Not Satisfiable', { 'Content-Range': unsatisfiedRange(size), 'Accept-Ranges': 'bytes' }),
 }
 
 /** True when `segments` is a reserved path or lies below one. */
@@ -89,7 +90,13 @@ export const filesRouter = (options: FilesRouterOptions): Hono<Env> => {
     return sendRepresentation(c, { etag: entry.etag, lastModified: entry.mtimeMs, headers, body }, fileAnswers)
   }
 
-  const sendListing = async (c: Ctx, segments: string[], match: RootMatch, dir: string, h: IncomingHttpHeaders | undefined): Promise<Response> => {
+  const sendListing = async (
+    c: Ctx,
+    segments: string[],
+    match: RootMatch,
+    dir: string,
+    h: IncomingHttpHeaders | undefined,
+  ): Promise<Response> => {
     const entries = await readListing(dir, {
       resolveLink: async (name) => files.realInside(match.root, [...match.rest, name]),
       // What a link would lead to must be what this root serves there.

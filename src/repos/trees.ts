@@ -143,7 +143,8 @@ export const detectTrees = async (roots: readonly FileRootSpec[], options: Detec
       if (names.has('dists') && (await isDir(join(dir, 'dists')))) {
         const suites = await findSuites(join(dir, 'dists'))
         const key = suites.length ? await signingKey('apt') : null
-        for (const suite of suites) found.push({ ...base, kind: 'apt', suite, releaseDir: join(dir, 'dists', ...suite.split('/')), signingKey: key })
+        for (const suite of suites)
+          found.push({ ...base, kind: 'apt', suite, releaseDir: join(dir, 'dists', ...suite.split('/')), signingKey: key })
         if (suites.length) continue
       }
       // A flat repository has a Packages index beside (or without) its Release.

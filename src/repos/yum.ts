@@ -58,7 +58,12 @@ const parser = (arrays: ReadonlySet<string>, stopNodes: string[] = []): XMLParse
 
 const REPOMD = parser(new Set(['repomd.data']))
 // <format> (provides, requires, files) is most of primary.xml and not needed here.
-const PRIMARY = parser(new Set(['metadata.package']), ['metadata.package.format', 'metadata.package.description', 'metadata.package.summary', 'metadata.package.changelog'])
+const PRIMARY = parser(new Set(['metadata.package']), [
+  'metadata.package.format',
+  'metadata.package.description',
+  'metadata.package.summary',
+  'metadata.package.changelog',
+])
 
 const str = (v: unknown): string | undefined => {
   if (typeof v === 'string') return v.trim()
@@ -186,7 +191,11 @@ export const planYum = async (dir: string, url: string): Promise<IndexPlan> => {
   if (primary.openChecksum) {
     const actual = digestOf(primary.openChecksum.algorithm, xml)
     if (actual !== primary.openChecksum.value) {
-      plan.problems.push({ kind: 'checksum', file: primaryUrl, detail: `decompressed ${primary.openChecksum.algorithm} ${actual}, repomd.xml lists ${primary.openChecksum.value}` })
+      plan.problems.push({
+        kind: 'checksum',
+        file: primaryUrl,
+        detail: `decompressed ${primary.openChecksum.algorithm} ${actual}, repomd.xml lists ${primary.openChecksum.value}`,
+      })
     }
   }
   let packages: PrimaryPackage[]
@@ -202,7 +211,14 @@ export const planYum = async (dir: string, url: string): Promise<IndexPlan> => {
       plan.notes.push(`${p.href}: located at ${p.base}, not checked`)
       continue
     }
-    planPackage(plan, seen, dir, p.href, { name: p.name, field: 'location', file: url + p.href, size: p.size, checksum: p.checksum, listedIn: primaryUrl })
+    planPackage(plan, seen, dir, p.href, {
+      name: p.name,
+      field: 'location',
+      file: url + p.href,
+      size: p.size,
+      checksum: p.checksum,
+      listedIn: primaryUrl,
+    })
   }
   return plan
 }

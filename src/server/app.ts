@@ -7,7 +7,16 @@
  */
 import { Hono } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
-import { errorBody, errorResponse, RegistryError, registryApi, API_VERSION, API_VERSION_HEADER, type CredentialCheck, type ListenerBinding } from '../registry-api/index.js'
+import {
+  errorBody,
+  errorResponse,
+  RegistryError,
+  registryApi,
+  API_VERSION,
+  API_VERSION_HEADER,
+  type CredentialCheck,
+  type ListenerBinding,
+} from '../registry-api/index.js'
 import { errorReply, HttpError, labelRoute } from '../http/index.js'
 import { HTTPException } from 'hono/http-exception'
 import { filesRouter, type FileCache } from '../repos/index.js'
@@ -55,7 +64,17 @@ export interface AppOptions {
  * never answers below them, and root entries they hide are reported at
  * start-up (see startServer).
  */
-export const BUILT_IN_PATHS: readonly string[] = ['/v2', '/healthz', '/readyz', '/time', '/inventory', '/nodes', '/setup', '/metrics', '/ca.crt']
+export const BUILT_IN_PATHS: readonly string[] = [
+  '/v2',
+  '/healthz',
+  '/readyz',
+  '/time',
+  '/inventory',
+  '/nodes',
+  '/setup',
+  '/metrics',
+  '/ca.crt',
+]
 
 type Env = { Bindings: HttpBindings & ListenerBinding }
 

@@ -33,7 +33,9 @@ export const renderReadmeTable = (): string => {
   const rows = CONFIG_SECTIONS.flatMap((s) => s.keys).map((k) =>
     [code(k.name), code(k.env), flagText(k), defaultText(k), whatText(k)].map(cell).join(' | '),
   )
-  return ['| key | environment | flag | default | what |', '| --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${r} |`)].join('\n') + '\n'
+  return (
+    ['| key | environment | flag | default | what |', '| --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${r} |`)].join('\n') + '\n'
+  )
 }
 
 /** Replaces what is between the markers in `readme` by the table. */
@@ -76,7 +78,9 @@ const exampleKey = (k: ConfigKey, indent: string): string[] => {
     ...(k.choices ? [k.choices.join(' | ')] : []),
     ...(k.flag ? [`Flag: --${k.flag.name}${k.list ? ' (repeatable)' : ''}`] : []),
   ]
-  const yaml = stringify({ [k.path[k.path.length - 1]!]: k.default }).trimEnd().split('\n')
+  const yaml = stringify({ [k.path[k.path.length - 1]!]: k.default })
+    .trimEnd()
+    .split('\n')
   return [...notes, ...extra].map((l) => `${indent}# ${l}`.trimEnd()).concat(yaml.map((l) => `${indent}${l}`))
 }
 

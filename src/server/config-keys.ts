@@ -34,7 +34,9 @@ export const envName = (path: string[]): string => `OUTPOST_${path.join('_').toU
 export const OTHER_ENV = ['OUTPOST_CONFIG', 'OUTPOST_URL']
 
 const unwrapDefault = (schema: z.ZodTypeAny): { inner: z.ZodTypeAny; default: unknown } =>
-  schema instanceof z.ZodDefault ? { inner: schema._def.innerType, default: schema._def.defaultValue() } : { inner: schema, default: undefined }
+  schema instanceof z.ZodDefault
+    ? { inner: schema._def.innerType, default: schema._def.defaultValue() }
+    : { inner: schema, default: undefined }
 
 const leaf = (path: string[], schema: z.ZodTypeAny): ConfigKey => {
   const meta = keyMeta(schema)

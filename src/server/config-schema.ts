@@ -112,19 +112,25 @@ const mappingSchema = z.union([
 /** `DIR` or `NAME=DIR` for OCI layouts. */
 const layoutSchema = z.union([
   z.object({ path: z.string().min(1), name: z.string().optional() }).strict(),
-  z.string().min(1).transform((v) => {
-    const eq = v.indexOf('=')
-    return eq > 0 ? { name: v.slice(0, eq), path: v.slice(eq + 1) } : { path: v }
-  }),
+  z
+    .string()
+    .min(1)
+    .transform((v) => {
+      const eq = v.indexOf('=')
+      return eq > 0 ? { name: v.slice(0, eq), path: v.slice(eq + 1) } : { path: v }
+    }),
 ])
 
 /** `DIR` (mounted at /) or `/PREFIX=DIR`. */
 const filesRootSchema = z.union([
   z.object({ path: z.string().min(1), prefix: z.string().default('/') }).strict(),
-  z.string().min(1).transform((v) => {
-    const eq = v.indexOf('=')
-    return eq > 0 && v.startsWith('/') ? { prefix: v.slice(0, eq), path: v.slice(eq + 1) } : { prefix: '/', path: v }
-  }),
+  z
+    .string()
+    .min(1)
+    .transform((v) => {
+      const eq = v.indexOf('=')
+      return eq > 0 && v.startsWith('/') ? { prefix: v.slice(0, eq), path: v.slice(eq + 1) } : { prefix: '/', path: v }
+    }),
 ])
 
 /** A DNS name (`*.` allowed in front) or an IP address, for extra certificate names. */
@@ -155,10 +161,7 @@ const tlsSchema = z
   .object({
     cert: key(z.string().min(1).nullable().default(null), {
       doc: 'operator-supplied server certificate (PEM); Outpost then makes none',
-      notes: [
-        'Operator-supplied server certificate (PEM, leaf first, intermediates may',
-        'follow) and its key; both or neither.',
-      ],
+      notes: ['Operator-supplied server certificate (PEM, leaf first, intermediates may', 'follow) and its key; both or neither.'],
       defaultNote: 'Outpost makes its own',
       paths: 'whole',
       flag: { name: 'tls-cert', arg: 'file', help: 'operator-supplied certificate (PEM); Outpost then makes none' },
@@ -185,7 +188,7 @@ const tlsSchema = z
       flag: { name: 'san', arg: 'name|ip' },
     }),
     backdate_hours: key(count(0, 24 * 365).default(24), {
-      doc: 'the certificates\' NotBefore is set this far in the past, so nodes whose clocks lag accept them',
+      doc: "the certificates' NotBefore is set this far in the past, so nodes whose clocks lag accept them",
     }),
     server_days: key(count(2, 3650).default(825), { doc: 'lifetime of the server certificate' }),
     ca_days: key(count(2, 36500).default(3650), { doc: 'lifetime of the CA' }),
@@ -200,7 +203,14 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** A whole number from YAML or from an environment string, within bounds. */
 const intSchema = (min: number, max: number) =>
   z
-    .union([z.number(), z.string().trim().regex(/^-?\d+$/, 'must be a whole number').transform(Number)])
+    .union([
+      z.number(),
+      z
+        .string()
+        .trim()
+        .regex(/^-?\d+$/, 'must be a whole number')
+        .transform(Number),
+    ])
     .pipe(z.number().int('must be a whole number').min(min).max(max))
 
 /**
@@ -301,10 +311,16 @@ export const configSchema = z
             '  - docker.io/library/=library/',
           ],
         }),
-        domains: key(z.array(z.string().regex(/^[a-zA-Z0-9.-]+$/, 'must be a DNS name')).min(1).default(['outpost.registry.local']), {
-          doc: 'names the registry answers to (certificate names, node set-up)',
-          flag: { name: 'domain', arg: 'name', help: 'registry domain' },
-        }),
+        domains: key(
+          z
+            .array(z.string().regex(/^[a-zA-Z0-9.-]+$/, 'must be a DNS name'))
+            .min(1)
+            .default(['outpost.registry.local']),
+          {
+            doc: 'names the registry answers to (certificate names, node set-up)',
+            flag: { name: 'domain', arg: 'name', help: 'registry domain' },
+          },
+        ),
         push_root: key(z.string().min(1).nullable().default(null), {
           doc: 'folder that pushed images are written to (and served from)',
           notes: ['Folder that pushed images are written to (and served from); by default', '<data_dir>/registry.'],
@@ -352,10 +368,7 @@ export const configSchema = z
         }),
         symlinks: key(z.enum(['inside', 'never']).default('inside'), {
           doc: 'which symlinks in a file root are followed: `inside` (those whose target stays in the root) or `never`',
-          notes: [
-            'Symlinks inside a file root: "inside" follows those whose target stays in',
-            'the root; "never" follows none.',
-          ],
+          notes: ['Symlinks inside a file root: "inside" follows those whose target stays in', 'the root; "never" follows none.'],
         }),
       })
       .strict()
@@ -372,7 +385,7 @@ export const configSchema = z
           stratum: key(intSchema(1, 15).default(10), {
             doc: 'the stratum nodes see, 1-15',
             notes: ['Stratum 1-15 as nodes will see it.'],
-            defaultNote: 'like chrony\'s `local stratum 10`',
+            defaultNote: "like chrony's `local stratum 10`",
           }),
           ref_id: key(refIdSchema.default('LOCL'), {
             doc: 'reference id: 1-4 ASCII characters (LOCL, GPS) or an IPv4 address',
@@ -380,16 +393,13 @@ export const configSchema = z
         })
         .strict()
         .default({}),
-      { notes: ['The SNTP responder (listen.ntp) serves the local clock, like chrony\'s', '"local stratum 10".'] },
+      { notes: ["The SNTP responder (listen.ntp) serves the local clock, like chrony's", '"local stratum 10".'] },
     ),
     nodes: z
       .object({
         offset_threshold_ms: key(intSchema(1, 86_400_000).default(500), {
-          doc: 'GET /nodes flags a node whose clock is further than this from Outpost\'s',
-          notes: [
-            'GET /nodes flags a node whose clock is further than this from Outpost\'s',
-            '(by its check-in or its own NTP report).',
-          ],
+          doc: "GET /nodes flags a node whose clock is further than this from Outpost's",
+          notes: ["GET /nodes flags a node whose clock is further than this from Outpost's", '(by its check-in or its own NTP report).'],
         }),
         stale_after_s: key(intSchema(1, 10 * 365 * 86_400).default(86_400), {
           doc: 'GET /nodes flags a node that has not checked in for this long',

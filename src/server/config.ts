@@ -56,7 +56,16 @@ export const envLayer = (env: NodeJS.ProcessEnv): { tree: Tree; unknown: string[
     known.add(name)
     const value = env[name]
     if (value === undefined) continue
-    setPath(tree, path, list ? value.split(',').map((s) => s.trim()).filter(Boolean) : value)
+    setPath(
+      tree,
+      path,
+      list
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : value,
+    )
   }
   const unknown = Object.keys(env).filter((k) => k.startsWith('OUTPOST_') && !known.has(k))
   return { tree, unknown }
@@ -68,7 +77,8 @@ const merge = (base: Tree, over: Tree): Tree => {
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) continue
     const b = out[k]
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? merge(b as Tree, v as Tree) : v
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? merge(b as Tree, v as Tree) : v
   }
   return out
 }
@@ -84,7 +94,10 @@ const deepFreeze = <T>(obj: T): T => {
 const formatIssues = (error: z.ZodError, source: string): string =>
   error.issues
     .map((i) => {
-      const key = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[')
+      const key = i.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+        .join('.')
+        .replace(/\.\[/g, '[')
       const msg = i.code === z.ZodIssueCode.unrecognized_keys ? `unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}` : i.message
       return `${source}: ${key || '(top level)'}: ${msg}`
     })

@@ -51,23 +51,29 @@ export interface RunningServer {
 }
 
 /** Records registry and file 404s in the catalog's ledger of misses. */
-const missRecorder = (catalog: Catalog, logger: Logger) => (req: IncomingMessage, res: ServerResponse, route: string): void => {
-  if (res.statusCode !== 404 || req.method !== 'GET' && req.method !== 'HEAD') return
-  try {
-    const url = new URL(req.url ?? '/', 'http://outpost')
-    const info = { client: req.socket.remoteAddress, userAgent: req.headers['user-agent'] }
-    if (route === 'v2.manifest' || route === 'v2.blob') {
-      const parsed = parseV2Path(url.pathname.slice('/v2/'.length))
-      const ns = url.searchParams.get('ns') ?? undefined
-      if (parsed.kind === 'manifest') catalog.misses.record('image', requestedReference(parsed.name, parsed.reference, ns), { ...info, detail: { name: parsed.name, ...(ns ? { ns } : {}) } })
-      else if (parsed.kind === 'blob') catalog.misses.record('blob', requestedReference(parsed.name, parsed.digest, ns), info)
-    } else if (route === 'files' || route === 'not-found') {
-      catalog.misses.record('file', url.pathname, info)
+const missRecorder =
+  (catalog: Catalog, logger: Logger) =>
+  (req: IncomingMessage, res: ServerResponse, route: string): void => {
+    if (res.statusCode !== 404 || (req.method !== 'GET' && req.method !== 'HEAD')) return
+    try {
+      const url = new URL(req.url ?? '/', 'http://outpost')
+      const info = { client: req.socket.remoteAddress, userAgent: req.headers['user-agent'] }
+      if (route === 'v2.manifest' || route === 'v2.blob') {
+        const parsed = parseV2Path(url.pathname.slice('/v2/'.length))
+        const ns = url.searchParams.get('ns') ?? undefined
+        if (parsed.kind === 'manifest')
+          catalog.misses.record('image', requestedReference(parsed.name, parsed.reference, ns), {
+            ...info,
+            detail: { name: parsed.name, ...(ns ? { ns } : {}) },
+          })
+        else if (parsed.kind === 'blob') catalog.misses.record('blob', requestedReference(parsed.name, parsed.digest, ns), info)
+      } else if (route === 'files' || route === 'not-found') {
+        catalog.misses.record('file', url.pathname, info)
+      }
+    } catch (err) {
+      logger.warn({ err }, 'could not record a miss')
     }
-  } catch (err) {
-    logger.warn({ err }, 'could not record a miss')
   }
-}
 
 /** A root is readable when its folder can be listed. */
 const readableCheck = (name: string, path: string): ReadinessCheck => ({
@@ -102,10 +108,19 @@ const startTime = async (config: OutpostConfig, logger: Logger, metrics: Metrics
   }
   try {
     const sntp = await startSntp(
-      { host: addr.host, port: addr.port, stratum: config.ntp.stratum, refId: config.ntp.ref_id, onPacket: (outcome) => metrics.ntpPackets.inc({ outcome }) },
+      {
+        host: addr.host,
+        port: addr.port,
+        stratum: config.ntp.stratum,
+        refId: config.ntp.ref_id,
+        onPacket: (outcome) => metrics.ntpPackets.inc({ outcome }),
+      },
       logger,
     )
-    logger.info({ listener: 'ntp', address: hostPort({ host: sntp.host, port: sntp.port }), stratum: config.ntp.stratum, ref_id: config.ntp.ref_id }, 'serving time (SNTP, UDP)')
+    logger.info(
+      { listener: 'ntp', address: hostPort({ host: sntp.host, port: sntp.port }), stratum: config.ntp.stratum, ref_id: config.ntp.ref_id },
+      'serving time (SNTP, UDP)',
+    )
     return sntp
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? ''
@@ -168,7 +183,9 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
       name: 'package trees',
       run: () => {
         const bad = catalog.trees().filter((t) => !t.ok)
-        return bad.length ? { ok: false, detail: bad.map((t) => `${t.kind} ${t.path}: ${t.problems.length} problem(s)`).join('; ') } : { ok: true }
+        return bad.length
+          ? { ok: false, detail: bad.map((t) => `${t.kind} ${t.path}: ${t.problems.length} problem(s)`).join('; ') }
+          : { ok: true }
       },
     },
     ...(tls ? [{ name: 'certificate', run: () => tls!.readiness() }] : []),
@@ -179,7 +196,11 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
   // Reporting duplicates walks every store: do it beside serving, not before it.
   void layout.stores.duplicates().then(
     (dups) => {
-      for (const [name, labels] of dups) logger.warn({ repository: name, stores: labels, tags_from: labels[0] }, 'repository present in several stores; its tags are merged, a tag in several resolves in the first')
+      for (const [name, labels] of dups)
+        logger.warn(
+          { repository: name, stores: labels, tags_from: labels[0] },
+          'repository present in several stores; its tags are merged, a tag in several resolves in the first',
+        )
     },
     (err) => logger.warn({ err }, 'could not list repositories'),
   )
@@ -235,21 +256,37 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
   // checks (which stat every package) run beside it.
   const watcher = watchCatalog(catalog, layout.stores.uncached, layout.filesRoots, logger.child({ sub: 'watch' }))
   const scanned = catalog.scan().catch((err) => logger.error({ err }, 'catalog scan failed'))
-  const treesChecked = scanned.then(() => packageTrees.check()).then(
-    (reports) => {
-      const log = logger.child({ sub: 'trees' })
-      for (const r of reports) {
-        catalog.recordTree({ root: r.dir, path: `${r.url}${r.suite ? ` ${r.suite}` : ''}`, kind: r.kind, packages: r.packages, ok: r.ok, problems: r.problems.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))) })
-        const fields = { kind: r.kind, url: r.url, suite: r.suite ?? undefined, packages: r.packages, index_files: r.indexFiles, ms: r.durationMs }
-        if (r.ok) log.info(fields, 'package tree ok')
-        else log.warn({ ...fields, problems: r.problems.length, first: r.problems.slice(0, 10) }, 'package tree has problems')
-        for (const note of r.notes) log.info({ url: r.url, note }, 'package tree not fully checked')
-      }
-    },
-    (err) => {
-      if (!packageTrees.closed) logger.warn({ err }, 'package tree check failed')
-    },
-  )
+  const treesChecked = scanned
+    .then(() => packageTrees.check())
+    .then(
+      (reports) => {
+        const log = logger.child({ sub: 'trees' })
+        for (const r of reports) {
+          catalog.recordTree({
+            root: r.dir,
+            path: `${r.url}${r.suite ? ` ${r.suite}` : ''}`,
+            kind: r.kind,
+            packages: r.packages,
+            ok: r.ok,
+            problems: r.problems.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))),
+          })
+          const fields = {
+            kind: r.kind,
+            url: r.url,
+            suite: r.suite ?? undefined,
+            packages: r.packages,
+            index_files: r.indexFiles,
+            ms: r.durationMs,
+          }
+          if (r.ok) log.info(fields, 'package tree ok')
+          else log.warn({ ...fields, problems: r.problems.length, first: r.problems.slice(0, 10) }, 'package tree has problems')
+          for (const note of r.notes) log.info({ url: r.url, note }, 'package tree not fully checked')
+        }
+      },
+      (err) => {
+        if (!packageTrees.closed) logger.warn({ err }, 'package tree check failed')
+      },
+    )
   return {
     listeners,
     layout,

@@ -65,7 +65,10 @@ export const buildLayout = (config: OutpostConfig): ServedLayout => {
   // Pushes go to a tree of their own: bundle roots and OCI layouts are never written.
   const pushRoot = resolve(config.registry.push_root)
   const clash = [...registryRoots, ...config.registry.oci_layouts.map((l) => l.path)].find((r) => resolve(r) === pushRoot)
-  if (clash) throw new ConfigError(`registry.push_root: ${config.registry.push_root} is also a registry root or OCI layout (${clash}); those are never written: give pushes a folder of their own`)
+  if (clash)
+    throw new ConfigError(
+      `registry.push_root: ${config.registry.push_root} is also a registry root or OCI layout (${clash}); those are never written: give pushes a folder of their own`,
+    )
   const push = new Registry2WritableStore(config.registry.push_root, { uploadTtlMs: config.registry.upload_ttl_s * 1000 })
   return {
     stores: new ImageStores(stores, { push }),

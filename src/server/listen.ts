@@ -107,7 +107,9 @@ export const listen = (
   tls?: SecureContextOptions,
 ): Promise<Listener> =>
   new Promise((resolveListen, reject) => {
-    const server = tls ? createHttpsServer({ ...tls, keepAliveTimeout: 65_000 }, handler) : createServer({ keepAliveTimeout: 65_000 }, handler)
+    const server = tls
+      ? createHttpsServer({ ...tls, keepAliveTimeout: 65_000 }, handler)
+      : createServer({ keepAliveTimeout: 65_000 }, handler)
     // A bind error names the listener's key: `listen.push (127.0.0.1:5000): listen EADDRINUSE…`.
     const failed = (err: Error): void => {
       const where = addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`

@@ -73,7 +73,12 @@ export const wantedSansOf = (s: TlsSettings, log: TlsLogger = QUIET): San[] => {
   if ('error' in host && host.error) {
     log.warn({ err: host.error }, 'cannot list network interfaces; the certificate names no host address (add them to tls.extra_sans)')
   }
-  return wantedSans({ domains: s.domains, hostname: s.hostname ?? host.hostname, addresses: s.addresses ?? host.addresses, extra: s.extraSans })
+  return wantedSans({
+    domains: s.domains,
+    hostname: s.hostname ?? host.hostname,
+    addresses: s.addresses ?? host.addresses,
+    extra: s.extraSans,
+  })
 }
 
 /** readIfExists and writeCertAndKey, with failures (permissions, read-only disk) as TlsError naming the file. */
@@ -140,7 +145,12 @@ const readServer = (paths: TlsPaths, ca: X509Certificate | null): ServerOnDisk =
   if (cert === null) return { existing: null, x509: null, cert, key }
   const x509 = tryX509(cert)
   if (!x509) {
-    return { existing: { readable: false, notBefore: new Date(0), notAfter: new Date(0), sans: [], keyMatches: false, issuedByCa: false }, x509, cert, key }
+    return {
+      existing: { readable: false, notBefore: new Date(0), notAfter: new Date(0), sans: [], keyMatches: false, issuedByCa: false },
+      x509,
+      cert,
+      key,
+    }
   }
   const info = describeX509(x509)
   return {
@@ -190,7 +200,10 @@ export const ensureGenerated = async (s: TlsSettings, log: TlsLogger = QUIET, no
     writeTls(paths.caCert, paths.caKey, made)
     ca = readCa(paths)
     const info = describeX509(ca.x509!)
-    log.info({ path: paths.caCert, subject: info.subject, sha256: info.fingerprint256, not_after: info.notAfter.toISOString() }, 'created a CA')
+    log.info(
+      { path: paths.caCert, subject: info.subject, sha256: info.fingerprint256, not_after: info.notAfter.toISOString() },
+      'created a CA',
+    )
   }
   const caX509 = ca.x509!
   const caInfo = describeX509(caX509)
@@ -211,7 +224,13 @@ export const ensureGenerated = async (s: TlsSettings, log: TlsLogger = QUIET, no
     server = readServer(paths, caX509)
     const info = describeX509(server.x509!)
     log.info(
-      { reason: decision.reissue, detail: decision.detail, path: paths.serverCert, sans: info.sans, not_after: info.notAfter.toISOString() },
+      {
+        reason: decision.reissue,
+        detail: decision.detail,
+        path: paths.serverCert,
+        sans: info.sans,
+        not_after: info.notAfter.toISOString(),
+      },
       'issued a server certificate',
     )
   }
@@ -259,19 +278,29 @@ export const loadOperator = (s: TlsSettings, log: TlsLogger = QUIET, now = new D
     }
     if (anchors.length === 0) throw new TlsError(`tls.ca ${op.ca}: no PEM CERTIFICATE block`)
     caInfo = describeX509(anchors[0]!)
-    if (!chainsTo(chain, anchors)) log.warn({ cert: op.cert, ca: op.ca }, 'tls.cert does not chain to tls.ca: nodes that trust /ca.crt will reject it')
+    if (!chainsTo(chain, anchors))
+      log.warn({ cert: op.cert, ca: op.ca }, 'tls.cert does not chain to tls.ca: nodes that trust /ca.crt will reject it')
   }
   const days = daysUntil(server.notAfter, now)
   if (server.notAfter <= now) {
-    log.warn({ cert: op.cert, not_after: server.notAfter.toISOString() }, 'the operator-supplied certificate has expired: clients will reject it')
+    log.warn(
+      { cert: op.cert, not_after: server.notAfter.toISOString() },
+      'the operator-supplied certificate has expired: clients will reject it',
+    )
   } else if (days < s.renewBeforeDays) {
-    log.warn({ cert: op.cert, not_after: server.notAfter.toISOString(), days }, 'the operator-supplied certificate expires soon; replace tls.cert and tls.key')
+    log.warn(
+      { cert: op.cert, not_after: server.notAfter.toISOString(), days },
+      'the operator-supplied certificate expires soon; replace tls.cert and tls.key',
+    )
   }
   const domains = s.domains.map(toSan).filter((x): x is San => x !== null)
   const missing = missingSans(server.sans, domains)
   if (missing.length) log.warn({ cert: op.cert, missing }, 'the operator-supplied certificate does not name every registry domain')
   if (caInfo && caInfo.notAfter.getTime() - now.getTime() < CA_WARN_DAYS * 86_400_000) {
-    log.warn({ ca: op.ca, not_after: caInfo.notAfter.toISOString() }, 'tls.ca expires soon or has expired; nodes need its successor before then')
+    log.warn(
+      { ca: op.ca, not_after: caInfo.notAfter.toISOString() },
+      'tls.ca expires soon or has expired; nodes need its successor before then',
+    )
   }
   return { source: 'operator', cert, key, ca, server, caInfo }
 }
@@ -314,7 +343,9 @@ export const readStatus = (s: TlsSettings, now = new Date()): TlsStatus => {
     source: 'generated',
     ca: ca.x509 ? { pem: ca.cert!, info: caInfo! } : null,
     server: server.x509 ? { pem: server.cert!, info: describeX509(server.x509) } : null,
-    decision: caInfo ? decideServerCert(server.existing, { sans: wantedSansOf(s), renewBeforeDays: s.renewBeforeDays, caNotAfter: caInfo.notAfter }, now) : null,
+    decision: caInfo
+      ? decideServerCert(server.existing, { sans: wantedSansOf(s), renewBeforeDays: s.renewBeforeDays, caNotAfter: caInfo.notAfter }, now)
+      : null,
     problem: typeof caDecision === 'object' ? caDecision.refuse : null,
   }
 }
@@ -324,7 +355,11 @@ export const readStatus = (s: TlsSettings, now = new Date()): TlsStatus => {
  * and a server certificate signed by it are written. Returns the archive
  * folder (null when there was no CA before).
  */
-export const rotateCa = async (s: TlsSettings, log: TlsLogger = QUIET, now = new Date()): Promise<{ material: TlsMaterial; archived: string | null }> => {
+export const rotateCa = async (
+  s: TlsSettings,
+  log: TlsLogger = QUIET,
+  now = new Date(),
+): Promise<{ material: TlsMaterial; archived: string | null }> => {
   if (s.operator) throw new TlsError('tls.cert is set: the certificate and its CA are the operator’s, and Outpost does not rotate them')
   const paths = tlsPaths(s.dataDir)
   // Make the new CA before touching the old one, so a failure leaves things as they were.

@@ -18,7 +18,14 @@ export {
   type TlsLogger,
   type TlsStatus,
 } from './certificates.js'
-export { CertificateRenewer, secureContextOptions, CHECK_INTERVAL_MS, READY_MIN_DAYS, type RenewalOutcome, type RenewerOptions } from './renew.js'
+export {
+  CertificateRenewer,
+  secureContextOptions,
+  CHECK_INTERVAL_MS,
+  READY_MIN_DAYS,
+  type RenewalOutcome,
+  type RenewerOptions,
+} from './renew.js'
 export { createCa, createServerCert, generateKey, validityFor, KEY_ALGORITHM, type CertAndKey } from './generate.js'
 export { describeCert, describeX509, daysUntil, splitPem, type CertInfo } from './inspect.js'
 export { decideCa, decideServerCert, tlsPaths, type ServerDecision, type ReissueReason, type TlsPaths } from './store.js'

@@ -16,7 +16,20 @@
  * once `ca.crt` exists (nodes can only have been handed `ca.crt`), so a crash
  * between the two leaves an orphan key that the next start overwrites.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, chmodSync, existsSync, fchownSync, statSync } from 'node:fs'
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+  chmodSync,
+  existsSync,
+  fchownSync,
+  statSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { daysUntil } from './inspect.js'
@@ -116,7 +129,11 @@ export const writeCertAndKey = (certPath: string, keyPath: string, pair: { cert:
 }
 
 /** `2025-11-23T08-45-54Z`: sortable, and legal in file names everywhere. */
-const stamp = (now: Date): string => now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
+const stamp = (now: Date): string =>
+  now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-')
 
 /**
  * Moves the CA and server files into `old/<stamp>/` and returns that folder,
@@ -156,7 +173,8 @@ export type CaDecision = 'create' | 'reuse' | { refuse: string }
  */
 export const decideCa = (existing: ExistingCa | null): CaDecision => {
   if (existing === null) return 'create'
-  const fix = 'restore the CA files from a backup, or run `outpost certs rotate-ca` to make a new CA (every node must then trust the new /ca.crt)'
+  const fix =
+    'restore the CA files from a backup, or run `outpost certs rotate-ca` to make a new CA (every node must then trust the new /ca.crt)'
   if (!existing.readable) return { refuse: `ca.crt is not a readable PEM certificate; ${fix}` }
   if (!existing.isCa) return { refuse: `ca.crt is not a CA certificate (basicConstraints CA:false); ${fix}` }
   if (!existing.keyPresent) return { refuse: `ca.crt is present but ca.key is missing; ${fix}` }

@@ -29,9 +29,27 @@ const buildYumTree = async (work: string, dir: string): Promise<void> => {
   const spec = join(work, `${PKG}.spec`)
   writeFileSync(
     spec,
-    [`Name: ${PKG}`, 'Version: 1.0', 'Release: 1', 'Summary: Outpost test package', 'License: MIT', 'BuildArch: noarch', 'AutoReqProv: no', '%description', 'Outpost test package.', '%install', `mkdir -p %{buildroot}/usr/share/${PKG}`, `echo hello > %{buildroot}/usr/share/${PKG}/README`, '%files', `/usr/share/${PKG}/README`, ''].join('\n'),
+    [
+      `Name: ${PKG}`,
+      'Version: 1.0',
+      'Release: 1',
+      'Summary: Outpost test package',
+      'License: MIT',
+      'BuildArch: noarch',
+      'AutoReqProv: no',
+      '%description',
+      'Outpost test package.',
+      '%install',
+      `mkdir -p %{buildroot}/usr/share/${PKG}`,
+      `echo hello > %{buildroot}/usr/share/${PKG}/README`,
+      '%files',
+      `/usr/share/${PKG}/README`,
+      '',
+    ].join('\n'),
   )
-  await runOk('rpmbuild', ['-bb', '--quiet', '--define', `_topdir ${topdir}`, '--define', '_build_id_links none', spec], { env: { ...process.env, HOME: work } })
+  await runOk('rpmbuild', ['-bb', '--quiet', '--define', `_topdir ${topdir}`, '--define', '_build_id_links none', spec], {
+    env: { ...process.env, HOME: work },
+  })
   mkdirSync(join(dir, 'Packages'), { recursive: true })
   for (const f of readdirSync(join(topdir, 'RPMS', 'noarch'))) copyFileSync(join(topdir, 'RPMS', 'noarch', f), join(dir, 'Packages', f))
   // gz explicitly: createrepo_c may default to zstd.
@@ -42,7 +60,10 @@ const buildAptTree = async (work: string, dir: string, arch: string): Promise<vo
   const pkg = join(work, 'deb')
   mkdirSync(join(pkg, 'DEBIAN'), { recursive: true })
   mkdirSync(join(pkg, 'usr', 'share', PKG), { recursive: true })
-  writeFileSync(join(pkg, 'DEBIAN', 'control'), `Package: ${PKG}\nVersion: 1.0\nArchitecture: all\nMaintainer: Outpost tests <tests@example.invalid>\nDescription: Outpost test package\n`)
+  writeFileSync(
+    join(pkg, 'DEBIAN', 'control'),
+    `Package: ${PKG}\nVersion: 1.0\nArchitecture: all\nMaintainer: Outpost tests <tests@example.invalid>\nDescription: Outpost test package\n`,
+  )
   writeFileSync(join(pkg, 'usr', 'share', PKG, 'README'), 'hello\n')
   mkdirSync(join(dir, 'pool', 'main'), { recursive: true })
   await runOk('dpkg-deb', ['--build', '--root-owner-group', pkg, join(dir, 'pool', 'main', `${PKG}_1.0_all.deb`)])
@@ -51,7 +72,14 @@ const buildAptTree = async (work: string, dir: string, arch: string): Promise<vo
   const packages = await runOk('sh', ['-c', `cd "${dir}" && apt-ftparchive --arch ${arch} packages pool`])
   writeFileSync(join(bin, 'Packages'), packages.stdout)
   const o = (k: string, v: string) => ['-o', `APT::FTPArchive::Release::${k}=${v}`]
-  const release = await runOk('apt-ftparchive', [...o('Suite', 'bookworm'), ...o('Codename', 'bookworm'), ...o('Components', 'main'), ...o('Architectures', arch), 'release', join(dir, 'dists', 'bookworm')])
+  const release = await runOk('apt-ftparchive', [
+    ...o('Suite', 'bookworm'),
+    ...o('Codename', 'bookworm'),
+    ...o('Components', 'main'),
+    ...o('Architectures', arch),
+    'release',
+    join(dir, 'dists', 'bookworm'),
+  ])
   writeFileSync(join(work, 'Release'), release.stdout)
   renameSync(join(work, 'Release'), join(dir, 'dists', 'bookworm', 'Release'))
 }
@@ -63,7 +91,15 @@ describe('package managers use the sources bootstrap.sh wrote', () => {
   let close: () => Promise<void>
 
   before(async () => {
-    for (const [tool, pkg] of [['rpmbuild', 'rpm'], ['createrepo_c', 'createrepo-c'], ['dnf', 'dnf'], ['dpkg-deb', 'dpkg'], ['apt-ftparchive', 'apt-utils'], ['apt-get', 'apt']] as const) requireTool(tool, pkg)
+    for (const [tool, pkg] of [
+      ['rpmbuild', 'rpm'],
+      ['createrepo_c', 'createrepo-c'],
+      ['dnf', 'dnf'],
+      ['dpkg-deb', 'dpkg'],
+      ['apt-ftparchive', 'apt-utils'],
+      ['apt-get', 'apt'],
+    ] as const)
+      requireTool(tool, pkg)
     dir = tempDir('outpost-e2e-repos-')
     const arch = (await runOk('dpkg', ['--print-architecture'])).stdout.trim()
     await buildYumTree(join(dir, 'work-yum'), join(dir, 'trees', 'rocky', '9', 'os'))
@@ -81,7 +117,13 @@ describe('package managers use the sources bootstrap.sh wrote', () => {
         store: new NodeStore(db),
         thresholds: { offsetMs: 500, staleAfterS: 86400 },
         ntp: () => null,
-        setup: { domains: ['outpost.registry.local'], upstreams: ['docker.io'], caPem: () => null, trees: () => trees, httpsPort: () => null },
+        setup: {
+          domains: ['outpost.registry.local'],
+          upstreams: ['docker.io'],
+          caPem: () => null,
+          trees: () => trees,
+          httpsPort: () => null,
+        },
       }),
     )
     app.use('/*', serveStatic({ root: join(dir, 'trees') }))
@@ -120,12 +162,17 @@ describe('package managers use the sources bootstrap.sh wrote', () => {
     // Only our reposdir; cache inside the test directory.
     writeFileSync(conf, `[main]\nreposdir=${repos}\ncachedir=${join(dir, 'dnf-cache')}\n`)
     const dest = join(dir, 'dnf-download')
-    await runOk('dnf', ['-c', conf, '--releasever=9', `--setopt=reposdir=${repos}`, '-q', 'download', '--destdir', dest, PKG], { timeoutMs: 180_000 })
+    await runOk('dnf', ['-c', conf, '--releasever=9', `--setopt=reposdir=${repos}`, '-q', 'download', '--destdir', dest, PKG], {
+      timeoutMs: 180_000,
+    })
     assert.deepEqual(readdirSync(dest), [`${PKG}-1.0-1.noarch.rpm`])
   })
 
   test('apt-get downloads a package from the .sources file', async () => {
-    const root = await bootstrap('debian', 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n')
+    const root = await bootstrap(
+      'debian',
+      'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n',
+    )
     const parts = join(root, 'etc', 'apt', 'sources.list.d')
     assert.deepEqual(readdirSync(parts), ['outpost-debian-bookworm.sources'])
     const state = join(dir, 'apt')
@@ -146,7 +193,9 @@ describe('package managers use the sources bootstrap.sh wrote', () => {
       ['APT::Sandbox::User', 'root'],
     ].flatMap(([k, v]) => ['-o', `${k}=${v}`])
     await runOk('apt-get', [...isolated, 'update'], { timeoutMs: 120_000 })
-    await runOk('sh', ['-c', `cd "${join(state, 'download')}" && apt-get "$@" download ${PKG}`, 'apt-get', ...isolated], { timeoutMs: 120_000 })
+    await runOk('sh', ['-c', `cd "${join(state, 'download')}" && apt-get "$@" download ${PKG}`, 'apt-get', ...isolated], {
+      timeoutMs: 120_000,
+    })
     assert.ok(existsSync(join(state, 'download', `${PKG}_1.0_all.deb`)), readdirSync(join(state, 'download')).join(', '))
   })
 })

@@ -35,7 +35,10 @@ test('apt-get checks the archive with the key Outpost found in the tree and boot
   writeFileSync(script, await (await fetch(`${s.url}/setup/bootstrap.sh`)).text())
   const node = join(work, 'node')
   mkdirSync(join(node, 'etc'), { recursive: true })
-  writeFileSync(join(node, 'etc', 'os-release'), 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n')
+  writeFileSync(
+    join(node, 'etc', 'os-release'),
+    'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n',
+  )
   const env = { ...process.env }
   delete env.OUTPOST_URL
   await runOk('sh', [script, '--root', node, '--no-checkin'], { env })
@@ -82,5 +85,9 @@ test('apt-get checks the archive with the key Outpost found in the tree and boot
   writeFileSync(other, '')
   const refused = await aptGet(other)
   assert.notEqual(refused.code, 0)
-  assert.match(refused.stdout + refused.stderr, /NO_PUBKEY|not signed|signatures? (couldn't|could not) be verified|is not signed/i, refused.stdout + refused.stderr)
+  assert.match(
+    refused.stdout + refused.stderr,
+    /NO_PUBKEY|not signed|signatures? (couldn't|could not) be verified|is not signed/i,
+    refused.stdout + refused.stderr,
+  )
 })

@@ -65,7 +65,10 @@ describe('bootstrap.sh --root against a running Outpost', () => {
     dir = tempDir('outpost-e2e-bootstrap-')
     await buildRegistry2(join(dir, 'registry'))
     writeFileSync(join(dir, 'images_origin.yaml'), '- src: k8s.gcr.io/kube-apiserver\n  dest: library/multi\n')
-    s = await startTestServer({ listen: { ntp: '127.0.0.1:0' }, registry: { roots: [join(dir, 'registry')], images_origin: [join(dir, 'images_origin.yaml')] } })
+    s = await startTestServer({
+      listen: { ntp: '127.0.0.1:0' },
+      registry: { roots: [join(dir, 'registry')], images_origin: [join(dir, 'images_origin.yaml')] },
+    })
     script = join(dir, 'bootstrap.sh')
     const res = await fetch(`${s.url}/setup/bootstrap.sh`)
     assert.equal(res.status, 200)
@@ -78,7 +81,9 @@ describe('bootstrap.sh --root against a running Outpost', () => {
 
   test('run twice: the same files, nothing changed the second time, and the node checked in', async () => {
     const root = join(dir, 'root')
-    const first = await runOk('sh', [script, '--root', root, '--hostname', 'e2e-node-1', '--role', 'kube_control_plane,etcd'], { env: cleanEnv() })
+    const first = await runOk('sh', [script, '--root', root, '--hostname', 'e2e-node-1', '--role', 'kube_control_plane,etcd'], {
+      env: cleanEnv(),
+    })
     process.stderr.write(first.stdout.replace(/^/gm, '# '))
     assert.match(first.stdout, /^ {2}wrote {6}\/etc\/containerd\/certs\.d\/k8s\.gcr\.io\/hosts\.toml$/m)
     assert.match(first.stdout, /^ {2}checked in: e2e-node-1 checked in \(first time\); clock /m)
@@ -106,7 +111,16 @@ describe('bootstrap.sh --root against a running Outpost', () => {
     // The second run sent no labels: the groups from the first stay.
     assert.deepEqual(node.groups, ['kube_control_plane', 'etcd'])
     assert.equal(node.ansibleHost, '127.0.0.1')
-    assert.equal(node.os.id, JSON.parse(JSON.stringify(readFileSync('/etc/os-release', 'utf8').match(/^ID=(.*)$/m)![1]!.replace(/"/g, ''))))
+    assert.equal(
+      node.os.id,
+      JSON.parse(
+        JSON.stringify(
+          readFileSync('/etc/os-release', 'utf8')
+            .match(/^ID=(.*)$/m)![1]!
+            .replace(/"/g, ''),
+        ),
+      ),
+    )
     assert.ok(Math.abs(node.clockOffsetMs) < 1000, `clock offset ${node.clockOffsetMs} ms`)
     process.stderr.write(`# check-in clock offset: ${node.clockOffsetMs} ms (±${node.clockUncertaintyMs})\n`)
     const ini = await (await fetch(`${s.url}/nodes/inventory.ini`)).text()
@@ -142,7 +156,9 @@ describe('bootstrap.sh --root against a running Outpost', () => {
     assert.equal(bad.status, 1)
     assert.match(bad.stderr, /unknown option: --frobnicate/)
     // A closed port on loopback: connection refused, no traffic leaves the machine.
-    const closed = await run('sh', [script, '--root', join(dir, 'closed'), '--no-checkin'], { env: cleanEnv({ OUTPOST_URL: 'http://127.0.0.1:9' }) })
+    const closed = await run('sh', [script, '--root', join(dir, 'closed'), '--no-checkin'], {
+      env: cleanEnv({ OUTPOST_URL: 'http://127.0.0.1:9' }),
+    })
     assert.equal(closed.status, 1)
     assert.match(closed.stderr, /cannot fetch http:\/\/127\.0\.0\.1:9\/setup\//)
   })
@@ -192,7 +208,13 @@ describe('bootstrap.sh picks files by OS family', () => {
         thresholds: { offsetMs: 500, staleAfterS: 86400 },
         ntp: () => ({ port: 123 }),
         // A CA and an HTTPS port (nothing listens there: these runs only write files).
-        setup: { domains: ['outpost.registry.local'], upstreams: ['docker.io'], caPem: () => CA, trees: () => TREES, httpsPort: () => 8443 },
+        setup: {
+          domains: ['outpost.registry.local'],
+          upstreams: ['docker.io'],
+          caPem: () => CA,
+          trees: () => TREES,
+          httpsPort: () => 8443,
+        },
       }),
     )
     app.get('/debian/outpost.asc', (c) => c.text(KEY))
@@ -221,13 +243,19 @@ describe('bootstrap.sh picks files by OS family', () => {
   }
 
   test('Debian: apt sources with their key, CA in ca-certificates, HTTPS mirrors with the CA', async () => {
-    const { root, out, files } = await runFor('debian', 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n')
+    const { root, out, files } = await runFor(
+      'debian',
+      'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n',
+    )
     assert.ok(files.includes('etc/apt/sources.list.d/outpost-debian-bookworm.sources'), files.join('\n'))
     assert.equal(readFileSync(join(root, 'etc/apt/keyrings/outpost-debian.asc'), 'utf8'), KEY)
     assert.ok(!files.some((f) => f.includes('ubuntu') || f.includes('yum.repos.d')), files.join('\n'))
     assert.equal(readFileSync(join(root, 'usr/local/share/ca-certificates/outpost-ca.crt'), 'utf8'), CA)
     assert.equal(readFileSync(join(root, 'etc/containerd/certs.d/docker.io/ca.crt'), 'utf8'), CA)
-    assert.match(readFileSync(join(root, 'etc/containerd/certs.d/docker.io/hosts.toml'), 'utf8'), /^server = "https:\/\/outpost\.registry\.local:8443"\nca = "ca\.crt"$/m)
+    assert.match(
+      readFileSync(join(root, 'etc/containerd/certs.d/docker.io/hosts.toml'), 'utf8'),
+      /^server = "https:\/\/outpost\.registry\.local:8443"\nca = "ca\.crt"$/m,
+    )
     assert.ok(files.includes('etc/chrony/chrony.conf') && files.includes('etc/systemd/timesyncd.conf.d/50-outpost.conf'))
     assert.match(out, /^ {2}not run {4}update-ca-certificates \(--root\)$/m)
   })
@@ -250,7 +278,10 @@ describe('bootstrap.sh picks files by OS family', () => {
   })
 
   test('Ubuntu jammy: its own suite, unsigned and trusted explicitly', async () => {
-    const { root, files } = await runFor('ubuntu', 'NAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy\nUBUNTU_CODENAME=jammy\n')
+    const { root, files } = await runFor(
+      'ubuntu',
+      'NAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy\nUBUNTU_CODENAME=jammy\n',
+    )
     assert.ok(files.includes('etc/apt/sources.list.d/outpost-ubuntu-jammy.sources'), files.join('\n'))
     assert.ok(!files.some((f) => f.includes('outpost-debian')))
     assert.match(readFileSync(join(root, 'etc/apt/sources.list.d/outpost-ubuntu-jammy.sources'), 'utf8'), /^Trusted: yes$/m)

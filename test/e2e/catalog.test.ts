@@ -56,7 +56,13 @@ describe('catalog follows the disk', () => {
     layout.addEntry(image.manifest, OCI_MANIFEST, 'v9')
     const reference = await startDockerRegistry(dir, storage())
     try {
-      await runOk(skopeo, ['--insecure-policy', 'copy', '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:v9`, `docker://${reference.hostPort}/live/new:v9`])
+      await runOk(skopeo, [
+        '--insecure-policy',
+        'copy',
+        '--dest-tls-verify=false',
+        `oci:${join(dir, 'layout')}:v9`,
+        `docker://${reference.hostPort}/live/new:v9`,
+      ])
     } finally {
       await reference.stop()
     }
@@ -103,7 +109,18 @@ describe('catalog follows the disk', () => {
     const content = randomBytes(100_000)
     writeFileSync(bin, content)
     writeFileSync(`${bin}.sha256`, `${createHash('sha256').update(content).digest('hex')}  kubectl\n`)
-    const cli = ['--import', 'tsx', 'src/cli/index.ts', 'verify', '--registry-root', storage(), '--files-root', files(), '--data-dir', join(dir, 'verify-data')]
+    const cli = [
+      '--import',
+      'tsx',
+      'src/cli/index.ts',
+      'verify',
+      '--registry-root',
+      storage(),
+      '--files-root',
+      files(),
+      '--data-dir',
+      join(dir, 'verify-data'),
+    ]
     const env = { ...process.env, OUTPOST_CONFIG: '' }
     const clean = await run(process.execPath, cli, { env })
     assert.equal(clean.status, 0, clean.stdout + clean.stderr)

@@ -34,7 +34,10 @@ test('a push listener off loopback without htpasswd, or an htpasswd that is not 
   writeFileSync(file, '# writers\nalice:$apr1$mWmwQC8o$TK6Pe4c1ehTiA5MHvpnIg0\n')
   const md5 = await run(process.execPath, [...CLI, 'serve', '--config', '/dev/null', ...quiet, '--push', 'off', '--htpasswd', file])
   assert.equal(md5.status, 2)
-  assert.match(md5.stderr, new RegExp(`registry\\.auth\\.htpasswd: ${file}:2: user "alice": an Apache MD5 \\(\\$apr1\\$\\) hash; only bcrypt`))
+  assert.match(
+    md5.stderr,
+    new RegExp(`registry\\.auth\\.htpasswd: ${file}:2: user "alice": an Apache MD5 \\(\\$apr1\\$\\) hash; only bcrypt`),
+  )
   assert.doesNotMatch(md5.stderr, /mWmwQC8o/)
 })
 
@@ -48,7 +51,20 @@ test('demo serves, logs JSON lines, and SIGTERM finishes in-flight downloads the
   const dir = tempDir()
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const port = await freePort()
-  const proc = startProcess(process.execPath, [...CLI, 'demo', '--data-dir', join(dir, 'data'), '--http', `127.0.0.1:${port}`, '--https', '127.0.0.1:0', '--ntp', 'off', '--push', 'off'])
+  const proc = startProcess(process.execPath, [
+    ...CLI,
+    'demo',
+    '--data-dir',
+    join(dir, 'data'),
+    '--http',
+    `127.0.0.1:${port}`,
+    '--https',
+    '127.0.0.1:0',
+    '--ntp',
+    'off',
+    '--push',
+    'off',
+  ])
   t.after(() => proc.stop())
   await waitFor(() => portOpen(port), `demo to listen: ${proc.output()}`, 30000)
   const get = (path: string) =>
@@ -87,10 +103,14 @@ test('demo serves, logs JSON lines, and SIGTERM finishes in-flight downloads the
     else proc.child.once('exit', (c) => resolve(c))
   })
   assert.equal(code, 0)
-  const lines = proc.output().split('\n').filter((l) => l.startsWith('{'))
+  const lines = proc
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
   const access = lines.map((l) => JSON.parse(l)).filter((l) => l.sub === 'access')
   assert.ok(access.length >= 3)
-  for (const a of access) for (const k of ['method', 'path', 'status', 'bytes', 'ms', 'remote']) assert.ok(k in a, `${k} in ${JSON.stringify(a)}`)
+  for (const a of access)
+    for (const k of ['method', 'path', 'status', 'bytes', 'ms', 'remote']) assert.ok(k in a, `${k} in ${JSON.stringify(a)}`)
   assert.ok(access.find((a) => a.path === '/v2/_catalog' && a.status === 200 && a.bytes > 0))
   assert.match(proc.output(), /"msg":"stopped"/)
 })

@@ -24,7 +24,11 @@ describe('containerd pulls through Outpost with hosts.toml mirrors', () => {
   before(async () => {
     const skopeo = requireTool('skopeo', 'skopeo')
     dir = tempDir('outpost-e2e-containerd-')
-    apiserver = await makeImage({ architecture: 'amd64', format: 'oci', files: { 'usr/local/bin/kube-apiserver': '#!/bin/sh\necho apiserver\n' } })
+    apiserver = await makeImage({
+      architecture: 'amd64',
+      format: 'oci',
+      files: { 'usr/local/bin/kube-apiserver': '#!/bin/sh\necho apiserver\n' },
+    })
     const ngAmd = await makeImage({ architecture: 'amd64', format: 'oci', files: { 'etc/nginx/arch': 'amd64\n' } })
     const ngArm = await makeImage({ architecture: 'arm64', format: 'oci', files: { 'etc/nginx/arch': 'arm64\n' } })
     nginxIndex = makeIndex([
@@ -40,8 +44,23 @@ describe('containerd pulls through Outpost with hosts.toml mirrors', () => {
     const reference = await startDockerRegistry(dir, storage)
     try {
       const to = (name: string) => `docker://${reference.hostPort}/${name}`
-      await runOk(skopeo, ['--insecure-policy', 'copy', '--format', 'v2s2', '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:apiserver`, to('library/kube-apiserver:v1.21.3')])
-      await runOk(skopeo, ['--insecure-policy', 'copy', '--all', '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:nginx`, to('library/nginx:1.25')])
+      await runOk(skopeo, [
+        '--insecure-policy',
+        'copy',
+        '--format',
+        'v2s2',
+        '--dest-tls-verify=false',
+        `oci:${join(dir, 'layout')}:apiserver`,
+        to('library/kube-apiserver:v1.21.3'),
+      ])
+      await runOk(skopeo, [
+        '--insecure-policy',
+        'copy',
+        '--all',
+        '--dest-tls-verify=false',
+        `oci:${join(dir, 'layout')}:nginx`,
+        to('library/nginx:1.25'),
+      ])
     } finally {
       await reference.stop()
     }

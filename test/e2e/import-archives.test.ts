@@ -70,7 +70,11 @@ describe('import reads what skopeo writes', () => {
   before(async () => {
     skopeo = requireTool('skopeo', 'skopeo')
     dir = tempDir('outpost-e2e-import-')
-    amd64 = await makeImage({ architecture: 'amd64', format: 'oci', files: { 'etc/arch': 'amd64\n', 'bin/tool': Buffer.alloc(300_000, 7) } })
+    amd64 = await makeImage({
+      architecture: 'amd64',
+      format: 'oci',
+      files: { 'etc/arch': 'amd64\n', 'bin/tool': Buffer.alloc(300_000, 7) },
+    })
     arm64 = await makeImage({ architecture: 'arm64', variant: 'v8', format: 'oci', files: { 'etc/arch': 'arm64\n' } })
     index = makeIndex([
       { image: amd64, platform: { architecture: 'amd64', os: 'linux' } },
@@ -99,7 +103,10 @@ describe('import reads what skopeo writes', () => {
       assert.equal(img!.manifest.digest, sha256(raw))
       assert.equal(img!.manifest.digest, index.digest, 'skopeo copied the index unchanged')
       assert.deepEqual(img!.refs, [{ tag: 'multi' }])
-      assert.deepEqual(img!.children.map((c) => c.digest), [amd64.manifest.digest, arm64.manifest.digest])
+      assert.deepEqual(
+        img!.children.map((c) => c.digest),
+        [amd64.manifest.digest, arm64.manifest.digest],
+      )
       assert.ok(img!.children[0]!.bytes.equals(amd64.manifest.bytes))
       assert.equal(await checkBlobs(source), 4)
     })
@@ -140,7 +147,10 @@ describe('import reads what skopeo writes', () => {
     const path = out('single-docker.tar')
     await copy(['--additional-tag', 'busybox:latest', `oci:${layout()}:single`, `docker-archive:${path}:example.com/tools/single:1.0`])
     // skopeo makes its own manifest for a docker-archive; its config and layers are the archive's blobs.
-    const skopeoView = JSON.parse(await inspectRaw(`docker-archive:${path}`)) as { config: { digest: string; size: number }; layers: Array<{ digest: string; size: number }> }
+    const skopeoView = JSON.parse(await inspectRaw(`docker-archive:${path}`)) as {
+      config: { digest: string; size: number }
+      layers: Array<{ digest: string; size: number }>
+    }
     const sink = new MemorySink()
     let digest = ''
     await withSource(path, async (source) => {
@@ -158,7 +168,10 @@ describe('import reads what skopeo writes', () => {
       assert.equal(manifest.mediaType, 'application/vnd.docker.distribution.manifest.v2+json')
       assert.deepEqual(manifest.config.digest, skopeoView.config.digest)
       assert.equal(manifest.config.digest, amd64.config.digest, 'the config bytes are the original ones')
-      assert.deepEqual(manifest.layers.map((l) => [l.digest, l.size]), skopeoView.layers.map((l) => [l.digest, l.size]))
+      assert.deepEqual(
+        manifest.layers.map((l) => [l.digest, l.size]),
+        skopeoView.layers.map((l) => [l.digest, l.size]),
+      )
       // skopeo labels these uncompressed layers .tar.gzip; import names them as they are.
       assert.ok(manifest.layers.every((l) => l.mediaType === 'application/vnd.docker.image.rootfs.diff.tar'))
       assert.equal(await checkBlobs(source), 2)
@@ -175,7 +188,10 @@ describe('import reads what skopeo writes', () => {
       ...Object.fromEntries([doc.config, ...doc.layers].map((d) => [hex(d.digest), sink.blobs.get(d.digest)!])),
     })
     assert.equal(sha256(await inspectRaw(`dir:${back}`)), digest)
-    const inspected = JSON.parse((await runOk(skopeo, [...policy, 'inspect', `dir:${back}`])).stdout) as { Architecture: string; Layers: string[] }
+    const inspected = JSON.parse((await runOk(skopeo, [...policy, 'inspect', `dir:${back}`])).stdout) as {
+      Architecture: string
+      Layers: string[]
+    }
     assert.equal(inspected.Architecture, 'amd64')
     await copy([`dir:${back}`, `oci:${out('made-oci')}:made`])
   })

@@ -125,10 +125,16 @@ test(`sntp in a private network namespace (port 123) measures an offset under ${
   requireTool('sntp', 'sntp')
   const unshare = requireTool('unshare', 'util-linux')
   requireTool('ip', 'iproute2')
-  if (process.getuid && process.getuid() !== 0) throw new Error('the sntp end-to-end test makes a network namespace (port 123 is fixed in sntp) and needs root')
-  const r = await run(unshare, ['--net', '--', process.execPath, '--import', 'tsx', 'test/helpers/sntp-in-netns.ts', '3'], { timeoutMs: 90_000 })
+  if (process.getuid && process.getuid() !== 0)
+    throw new Error('the sntp end-to-end test makes a network namespace (port 123 is fixed in sntp) and needs root')
+  const r = await run(unshare, ['--net', '--', process.execPath, '--import', 'tsx', 'test/helpers/sntp-in-netns.ts', '3'], {
+    timeoutMs: 90_000,
+  })
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`)
-  const runs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: number; stdout: string; stderr: string })
+  const runs = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { status: number; stdout: string; stderr: string })
   assert.equal(runs.length, 3)
   for (const one of runs) {
     assert.equal(one.status, 0, `sntp failed: ${one.stdout}\n${one.stderr}`)
@@ -141,7 +147,10 @@ test(`sntp in a private network namespace (port 123) measures an offset under ${
 })
 
 test('a client over its rate is dropped; others are still answered', async (t) => {
-  const sntp = await startSntp({ host: '127.0.0.1', port: 0, stratum: 10, refId: 'LOCL', rateLimit: { burst: 3, intervalMs: 60_000 } }, silentLogger())
+  const sntp = await startSntp(
+    { host: '127.0.0.1', port: 0, stratum: 10, refId: 'LOCL', rateLimit: { burst: 3, intervalMs: 60_000 } },
+    silentLogger(),
+  )
   t.after(() => sntp.stop())
   const replies = await exchange(sntp.port, [clientPacket(), clientPacket(), clientPacket(), clientPacket(), clientPacket()], 300)
   assert.equal(replies.length, 3)

@@ -17,7 +17,15 @@ const sha256 = (path: string): string => createHash('sha256').update(readFileSyn
 
 /** An apt configuration that touches nothing of the host's. */
 const aptConfig = (dir: string, sourcesLine: string): string => {
-  for (const d of ['etc/apt/sources.list.d', 'etc/apt/apt.conf.d', 'etc/apt/preferences.d', 'etc/apt/trusted.gpg.d', 'state/lists/partial', 'cache/archives/partial', 'log']) {
+  for (const d of [
+    'etc/apt/sources.list.d',
+    'etc/apt/apt.conf.d',
+    'etc/apt/preferences.d',
+    'etc/apt/trusted.gpg.d',
+    'state/lists/partial',
+    'cache/archives/partial',
+    'log',
+  ]) {
     mkdirSync(join(dir, d), { recursive: true })
   }
   writeFileSync(join(dir, 'status'), '')
@@ -66,7 +74,9 @@ test('apt-get update + install --download-only from Outpost, Release signed and 
   assert.match(update.stdout, /InRelease/)
   await runOk('apt-get', ['-q', '-y', 'install', '--download-only', '--no-install-recommends', 'outpost-app'], { env })
   const archives = join(aptDir, 'cache', 'archives')
-  const got = readdirSync(archives).filter((f) => f.endsWith('.deb')).sort()
+  const got = readdirSync(archives)
+    .filter((f) => f.endsWith('.deb'))
+    .sort()
   assert.deepEqual(got, ['outpost-app_1.0_all.deb', 'outpost-dep_1.0_all.deb'])
   for (const rel of tree.debs) {
     const name = rel.slice(rel.lastIndexOf('/') + 1)

@@ -30,7 +30,16 @@ test('dnf download --resolve fetches a package and its dependency from Outpost',
   mkdirSync(reposdir)
   writeFileSync(
     join(reposdir, 'outpost.repo'),
-    ['[outpost]', 'name=Outpost test', `baseurl=${s.url}/centos/7/x86_64/`, 'enabled=1', 'gpgcheck=0', 'repo_gpgcheck=0', 'metadata_expire=0', ''].join('\n'),
+    [
+      '[outpost]',
+      'name=Outpost test',
+      `baseurl=${s.url}/centos/7/x86_64/`,
+      'enabled=1',
+      'gpgcheck=0',
+      'repo_gpgcheck=0',
+      'metadata_expire=0',
+      '',
+    ].join('\n'),
   )
   const dest = join(work, 'downloads')
   await runOk('dnf', [

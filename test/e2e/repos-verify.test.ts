@@ -52,7 +52,12 @@ test('outpost verify --repos passes whole trees and names a corrupted package an
 
   const full = await verify('--repos', '--full', '--json', '--files-root', root)
   assert.equal(full.code, 1)
-  const reports = JSON.parse(full.stdout) as Array<{ kind: string; ok: boolean; full: boolean; problems: Array<{ kind: string; file: string; detail: string }> }>
+  const reports = JSON.parse(full.stdout) as Array<{
+    kind: string
+    ok: boolean
+    full: boolean
+    problems: Array<{ kind: string; file: string; detail: string }>
+  }>
   assert.deepEqual(
     reports.map((r) => [r.kind, r.ok, r.full, r.problems.map((p) => `${p.kind} ${p.file}`).sort()]),
     [
@@ -60,5 +65,8 @@ test('outpost verify --repos passes whole trees and names a corrupted package an
       ['apt', false, true, [`checksum /debian/${apt.debs[0]}`]],
     ],
   )
-  assert.match(reports[1]!.problems[0]!.detail, /^sha256 [0-9a-f]{64}, \/debian\/dists\/bookworm\/main\/binary-amd64\/Packages lists [0-9a-f]{64}$/)
+  assert.match(
+    reports[1]!.problems[0]!.detail,
+    /^sha256 [0-9a-f]{64}, \/debian\/dists\/bookworm\/main\/binary-amd64\/Packages lists [0-9a-f]{64}$/,
+  )
 })

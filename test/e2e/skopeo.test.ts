@@ -40,7 +40,11 @@ describe('skopeo pulls from Outpost what docker-registry stored', () => {
   before(async () => {
     skopeo = requireTool('skopeo', 'skopeo')
     dir = tempDir('outpost-e2e-skopeo-')
-    amd64 = await makeImage({ architecture: 'amd64', format: 'oci', files: { 'etc/arch': 'amd64\n', 'bin/tool': Buffer.alloc(300_000, 7) } })
+    amd64 = await makeImage({
+      architecture: 'amd64',
+      format: 'oci',
+      files: { 'etc/arch': 'amd64\n', 'bin/tool': Buffer.alloc(300_000, 7) },
+    })
     arm64 = await makeImage({ architecture: 'arm64', variant: 'v8', format: 'oci', files: { 'etc/arch': 'arm64\n' } })
     index = makeIndex([
       { image: amd64, platform: { architecture: 'amd64', os: 'linux' } },
@@ -56,8 +60,23 @@ describe('skopeo pulls from Outpost what docker-registry stored', () => {
     const reference = await startDockerRegistry(dir, storage)
     try {
       const to = (name: string) => `docker://${reference.hostPort}/${name}`
-      await runOk(skopeo, [...policy, 'copy', '--all', '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:multi`, to('library/multi:1.0')])
-      await runOk(skopeo, [...policy, 'copy', '--format', 'v2s2', '--dest-tls-verify=false', `oci:${join(dir, 'layout')}:single`, to('library/pause:3.9')])
+      await runOk(skopeo, [
+        ...policy,
+        'copy',
+        '--all',
+        '--dest-tls-verify=false',
+        `oci:${join(dir, 'layout')}:multi`,
+        to('library/multi:1.0'),
+      ])
+      await runOk(skopeo, [
+        ...policy,
+        'copy',
+        '--format',
+        'v2s2',
+        '--dest-tls-verify=false',
+        `oci:${join(dir, 'layout')}:single`,
+        to('library/pause:3.9'),
+      ])
     } finally {
       await reference.stop()
     }

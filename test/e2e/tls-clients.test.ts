@@ -45,12 +45,39 @@ describe('real clients over HTTPS, trusting only /ca.crt', () => {
 
   test('curl --cacert: registry domain, 127.0.0.1 and localhost verify; a blob arrives intact', async () => {
     const resolve = ['--resolve', `${DOMAIN}:${port}:127.0.0.1`]
-    const v2 = await runOk(curl, ['-fsS', '--cacert', caFile, ...resolve, '-w', '%{http_code} %{ssl_verify_result}', '-o', '/dev/null', `https://${DOMAIN}:${port}/v2/`])
+    const v2 = await runOk(curl, [
+      '-fsS',
+      '--cacert',
+      caFile,
+      ...resolve,
+      '-w',
+      '%{http_code} %{ssl_verify_result}',
+      '-o',
+      '/dev/null',
+      `https://${DOMAIN}:${port}/v2/`,
+    ])
     assert.equal(v2.stdout, '200 0')
     await runOk(curl, ['-fsS', '--cacert', caFile, '-o', '/dev/null', `https://127.0.0.1:${port}/healthz`])
-    await runOk(curl, ['-fsS', '--cacert', caFile, '--resolve', `localhost:${port}:127.0.0.1`, '-o', '/dev/null', `https://localhost:${port}/healthz`])
+    await runOk(curl, [
+      '-fsS',
+      '--cacert',
+      caFile,
+      '--resolve',
+      `localhost:${port}:127.0.0.1`,
+      '-o',
+      '/dev/null',
+      `https://localhost:${port}/healthz`,
+    ])
     const out = join(dir, 'big.blob')
-    await runOk(curl, ['-fsS', '--cacert', caFile, ...resolve, '-o', out, `https://${DOMAIN}:${port}/v2/library/multi/blobs/${fx.big.digest}`])
+    await runOk(curl, [
+      '-fsS',
+      '--cacert',
+      caFile,
+      ...resolve,
+      '-o',
+      out,
+      `https://${DOMAIN}:${port}/v2/library/multi/blobs/${fx.big.digest}`,
+    ])
     assert.equal(`sha256:${createHash('sha256').update(readFileSync(out)).digest('hex')}`, fx.big.digest)
     // /ca.crt over HTTPS is the same file.
     const again = await runOk(curl, ['-fsS', '--cacert', caFile, ...resolve, `https://${DOMAIN}:${port}/ca.crt`])
@@ -58,16 +85,50 @@ describe('real clients over HTTPS, trusting only /ca.crt', () => {
   })
 
   test('curl without the CA, or with a name not in the certificate, is refused', async () => {
-    const noCa = await run(curl, ['-sS', '--capath', '/nonexistent', '--cacert', '/dev/null', '-o', '/dev/null', `https://127.0.0.1:${port}/v2/`])
+    const noCa = await run(curl, [
+      '-sS',
+      '--capath',
+      '/nonexistent',
+      '--cacert',
+      '/dev/null',
+      '-o',
+      '/dev/null',
+      `https://127.0.0.1:${port}/v2/`,
+    ])
     assert.notEqual(noCa.status, 0, 'unverified server accepted')
-    const wrongName = await run(curl, ['-sS', '--cacert', caFile, '--resolve', `elsewhere.local:${port}:127.0.0.1`, '-o', '/dev/null', `https://elsewhere.local:${port}/v2/`])
+    const wrongName = await run(curl, [
+      '-sS',
+      '--cacert',
+      caFile,
+      '--resolve',
+      `elsewhere.local:${port}:127.0.0.1`,
+      '-o',
+      '/dev/null',
+      `https://elsewhere.local:${port}/v2/`,
+    ])
     assert.equal(wrongName.status, 60, `curl: ${wrongName.stderr}`)
     assert.match(wrongName.stderr, /no alternative certificate subject name matches|does not match/)
   })
 
   test('openssl s_client -verify_return_error with the registry domain as SNI; TLS 1.2 and 1.3 only', async () => {
     const sclient = (extra: string[]) =>
-      run(openssl, ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', DOMAIN, '-verify_return_error', '-verify_hostname', DOMAIN, '-CAfile', caFile, ...extra], { input: '' })
+      run(
+        openssl,
+        [
+          's_client',
+          '-connect',
+          `127.0.0.1:${port}`,
+          '-servername',
+          DOMAIN,
+          '-verify_return_error',
+          '-verify_hostname',
+          DOMAIN,
+          '-CAfile',
+          caFile,
+          ...extra,
+        ],
+        { input: '' },
+      )
     for (const version of ['-tls1_2', '-tls1_3']) {
       const r = await sclient([version, '-brief'])
       assert.equal(r.status, 0, `${version}: ${r.stderr}`)

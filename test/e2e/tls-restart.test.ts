@@ -44,7 +44,21 @@ describe('certificates across restarts, renewal and CA rotation (outpost serve +
   const serve = async (domains = [DOMAIN]): Promise<Outpost> => {
     const proc = startProcess(
       process.execPath,
-      [...CLI, 'serve', ...common(domains), '--registry-root', registry, '--http', '127.0.0.1:0', '--https', '127.0.0.1:0', '--push', 'off', '--ntp', 'off'],
+      [
+        ...CLI,
+        'serve',
+        ...common(domains),
+        '--registry-root',
+        registry,
+        '--http',
+        '127.0.0.1:0',
+        '--https',
+        '127.0.0.1:0',
+        '--push',
+        'off',
+        '--ntp',
+        'off',
+      ],
       { env: cleanEnv() },
     )
     running.add(proc)
@@ -180,7 +194,9 @@ describe('certificates across restarts, renewal and CA rotation (outpost serve +
     assert.match(r.stdout, /valid +\S+ → \S+ \(\d+ days left\)/)
     const pem = await runOk(process.execPath, [...CLI, 'certs', '--ca', ...common([DOMAIN])], { env: cleanEnv() })
     assert.equal(pem.stdout, firstCa)
-    const empty = await run(process.execPath, [...CLI, 'certs', '--ca', '--config', configFile, '--data-dir', join(dir, 'nothing')], { env: cleanEnv() })
+    const empty = await run(process.execPath, [...CLI, 'certs', '--ca', '--config', configFile, '--data-dir', join(dir, 'nothing')], {
+      env: cleanEnv(),
+    })
     assert.equal(empty.status, 1)
     assert.match(empty.stderr, /no CA yet/)
   })
@@ -204,7 +220,14 @@ describe('certificates across restarts, renewal and CA rotation (outpost serve +
     assert.equal(await nodePull(o), newCa)
     const oldTrust = join(dir, 'old-ca.crt')
     writeFileSync(oldTrust, firstCa)
-    const refused = await run(curl, ['-sS', '--cacert', oldTrust, '--resolve', `${DOMAIN}:${o.httpsPort}:127.0.0.1`, `https://${DOMAIN}:${o.httpsPort}/v2/`])
+    const refused = await run(curl, [
+      '-sS',
+      '--cacert',
+      oldTrust,
+      '--resolve',
+      `${DOMAIN}:${o.httpsPort}:127.0.0.1`,
+      `https://${DOMAIN}:${o.httpsPort}/v2/`,
+    ])
     assert.equal(refused.status, 60, 'a node with only the old CA is refused')
     await stop(o)
   })
@@ -212,10 +235,14 @@ describe('certificates across restarts, renewal and CA rotation (outpost serve +
   test('a missing ca.key stops start-up with what to do; the CA is not replaced', async () => {
     const ca = caOnDisk()
     rmSync(tlsPaths(dataDir).caKey)
-    const r = await run(process.execPath, [...CLI, 'serve', ...common([DOMAIN]), '--http', '127.0.0.1:0', '--https', '127.0.0.1:0', '--push', 'off', '--ntp', 'off'], {
-      env: cleanEnv(),
-      timeoutMs: 30_000,
-    })
+    const r = await run(
+      process.execPath,
+      [...CLI, 'serve', ...common([DOMAIN]), '--http', '127.0.0.1:0', '--https', '127.0.0.1:0', '--push', 'off', '--ntp', 'off'],
+      {
+        env: cleanEnv(),
+        timeoutMs: 30_000,
+      },
+    )
     assert.equal(r.status, 2)
     assert.match(r.stderr, /outpost: TLS: .*ca\.crt is present but ca\.key is missing; .*rotate-ca/)
     assert.equal(caOnDisk(), ca)

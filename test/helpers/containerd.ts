@@ -48,7 +48,11 @@ export const startContainerd = async (dir: string, namespace = 'outpost-e2e'): P
   )
   const proc = startProcess(containerd, ['--config', config])
   const ctr = (args: string[]) => runOk(ctrBin, ['--address', address, '-n', namespace, ...args])
-  await waitFor(async () => (await run(ctrBin, ['--address', address, 'version'])).status === 0, `containerd to start: ${proc.output()}`, 20000)
+  await waitFor(
+    async () => (await run(ctrBin, ['--address', address, 'version'])).status === 0,
+    `containerd to start: ${proc.output()}`,
+    20000,
+  )
   return {
     address,
     hostsDir,

@@ -63,7 +63,16 @@ export interface FileTree {
 export const buildFileTree = (base: string): FileTree => {
   const root = join(base, 'root')
   const extra = join(base, 'extra')
-  for (const d of [root, extra, join(base, 'root-2'), join(root, 'types'), join(root, 'site'), join(root, 'list', 'c'), join(root, 'healthz'), join(root, 'v2')]) {
+  for (const d of [
+    root,
+    extra,
+    join(base, 'root-2'),
+    join(root, 'types'),
+    join(root, 'site'),
+    join(root, 'list', 'c'),
+    join(root, 'healthz'),
+    join(root, 'v2'),
+  ]) {
     mkdirSync(d, { recursive: true })
   }
   writeFileSync(join(base, 'secret.txt'), `${SECRET}\n`)

@@ -31,7 +31,15 @@ export const tarBuffer = async (items: readonly TarItem[]): Promise<Buffer> => {
   })
   for (const item of items) {
     const type = item.type ?? 'file'
-    const header = { name: item.name, type, mode: type === 'directory' ? 0o755 : 0o644, mtime: new Date(0), uid: 0, gid: 0, ...(item.linkname ? { linkname: item.linkname } : {}) }
+    const header = {
+      name: item.name,
+      type,
+      mode: type === 'directory' ? 0o755 : 0o644,
+      mtime: new Date(0),
+      uid: 0,
+      gid: 0,
+      ...(item.linkname ? { linkname: item.linkname } : {}),
+    }
     if (type === 'file') p.entry(header, typeof item.body === 'string' ? Buffer.from(item.body) : (item.body ?? Buffer.alloc(0)))
     else p.entry(header)
   }
@@ -41,7 +49,12 @@ export const tarBuffer = async (items: readonly TarItem[]): Promise<Buffer> => {
 }
 
 /** One 512-byte header, written by hand: GNU (`ustar  \0`) or POSIX (`ustar\0` + `00`) magic. */
-export const rawHeader = (name: string, size: number, flag: string, options: { gnu?: boolean; prefix?: string; linkname?: string } = {}): Buffer => {
+export const rawHeader = (
+  name: string,
+  size: number,
+  flag: string,
+  options: { gnu?: boolean; prefix?: string; linkname?: string } = {},
+): Buffer => {
   const b = Buffer.alloc(512)
   b.write(name, 0, 100, 'utf8')
   b.write('0000644\0', 100)
@@ -115,7 +128,9 @@ export const plainImage = async (contents: Array<Record<string, string>>, archit
 }
 
 /** The files of a legacy `docker save` archive (`<id>/layer.tar`, `<hex>.json`, manifest.json). */
-export const legacyDockerFiles = (images: Array<{ image: PlainImage; repoTags: string[] | null; gzipLayers?: boolean }>): Record<string, Buffer | string> => {
+export const legacyDockerFiles = (
+  images: Array<{ image: PlainImage; repoTags: string[] | null; gzipLayers?: boolean }>,
+): Record<string, Buffer | string> => {
   const files: Record<string, Buffer | string> = {}
   const manifest = images.map(({ image, repoTags, gzipLayers }) => {
     const configName = `${hex(image.config.digest)}.json`
@@ -183,7 +198,8 @@ export const dockerSaveOciFiles = (images: Array<{ image: PlainImage; refs: stri
         annotations: { 'io.containerd.image.name': full, 'org.opencontainers.image.ref.name': ref.slice(ref.lastIndexOf(':') + 1) },
       })
     }
-    if (refs.length === 0) entries.push({ manifest, mediaType: 'application/vnd.oci.image.manifest.v1+json', blobs: [image.config, ...layers] })
+    if (refs.length === 0)
+      entries.push({ manifest, mediaType: 'application/vnd.oci.image.manifest.v1+json', blobs: [image.config, ...layers] })
     items.push({
       Config: `blobs/sha256/${hex(image.config.digest)}`,
       RepoTags: refs,

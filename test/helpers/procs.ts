@@ -79,7 +79,11 @@ export interface RunResult {
 }
 
 /** Runs a command to completion (async, so in-process servers keep serving). */
-export const run = (cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<RunResult> =>
+export const run = (
+  cmd: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+): Promise<RunResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''

@@ -12,14 +12,26 @@ export interface RawResponse {
   body: Buffer
 }
 
-export const rawRequest = (hostPort: string, target: string, method = 'GET', extraHeaders: Record<string, string> = {}): Promise<RawResponse> =>
+export const rawRequest = (
+  hostPort: string,
+  target: string,
+  method = 'GET',
+  extraHeaders: Record<string, string> = {},
+): Promise<RawResponse> =>
   new Promise((resolve, reject) => {
     const [host, port] = [hostPort.slice(0, hostPort.lastIndexOf(':')), Number(hostPort.slice(hostPort.lastIndexOf(':') + 1))]
     const socket = connect(port, host)
     const chunks: Buffer[] = []
     socket.setTimeout(5000, () => socket.destroy(new Error(`timeout on ${target}`)))
     socket.on('connect', () => {
-      const lines = [`${method} ${target} HTTP/1.1`, `Host: ${hostPort}`, 'Connection: close', ...Object.entries(extraHeaders).map(([k, v]) => `${k}: ${v}`), '', '']
+      const lines = [
+        `${method} ${target} HTTP/1.1`,
+        `Host: ${hostPort}`,
+        'Connection: close',
+        ...Object.entries(extraHeaders).map(([k, v]) => `${k}: ${v}`),
+        '',
+        '',
+      ]
       socket.write(Buffer.from(lines.join('\r\n'), 'latin1'))
     })
     socket.on('data', (d) => chunks.push(d))

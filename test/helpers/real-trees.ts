@@ -55,7 +55,9 @@ export const buildYumTree = async (work: string, dir: string): Promise<RealYumTr
         '',
       ].join('\n'),
     )
-    await runOk('rpmbuild', ['-bb', '--quiet', '--define', `_topdir ${topdir}`, '--define', '_build_id_links none', spec], { env: { ...process.env, HOME: work } })
+    await runOk('rpmbuild', ['-bb', '--quiet', '--define', `_topdir ${topdir}`, '--define', '_build_id_links none', spec], {
+      env: { ...process.env, HOME: work },
+    })
   }
   const packages = join(dir, 'Packages')
   mkdirSync(packages, { recursive: true })
@@ -110,11 +112,16 @@ export const buildAptTree = async (work: string, dir: string, suite = 'bookworm'
   writeFileSync(join(binary, 'Packages'), packages.stdout)
   await runOk('gzip', ['-9nk', join(binary, 'Packages')])
   const release = await runOk('apt-ftparchive', [
-    '-o', `APT::FTPArchive::Release::Suite=${suite}`,
-    '-o', `APT::FTPArchive::Release::Codename=${suite}`,
-    '-o', 'APT::FTPArchive::Release::Architectures=amd64',
-    '-o', 'APT::FTPArchive::Release::Components=main',
-    'release', dists,
+    '-o',
+    `APT::FTPArchive::Release::Suite=${suite}`,
+    '-o',
+    `APT::FTPArchive::Release::Codename=${suite}`,
+    '-o',
+    'APT::FTPArchive::Release::Architectures=amd64',
+    '-o',
+    'APT::FTPArchive::Release::Components=main',
+    'release',
+    dists,
   ])
   // Written after apt-ftparchive has read the directory, so Release does not list itself.
   writeFileSync(join(work, 'Release'), release.stdout)
@@ -122,7 +129,8 @@ export const buildAptTree = async (work: string, dir: string, suite = 'bookworm'
 
   const gnupgHome = join(work, 'gnupg')
   mkdirSync(gnupgHome, { recursive: true, mode: 0o700 })
-  const gpg = (args: string[]) => runOk('gpg', ['--homedir', gnupgHome, '--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args])
+  const gpg = (args: string[]) =>
+    runOk('gpg', ['--homedir', gnupgHome, '--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args])
   await gpg(['--quick-gen-key', 'Outpost Test Archive <archive@outpost.invalid>', 'ed25519', 'sign', '1d'])
   const keyring = join(work, 'archive-keyring.gpg')
   await gpg(['--yes', '--output', keyring, '--export'])

@@ -74,7 +74,9 @@ export const writeAptTree = (
   const archs = options.archs ?? ['amd64']
   const components = options.components ?? ['main']
   const unmirrored = options.unmirrored ?? []
-  const debs = ['pool/main/a/alpha/alpha_1.0_all.deb', 'pool/main/b/beta/beta_2.0_all.deb'].map((f) => (options.flat ? f.split('/').pop()! : f))
+  const debs = ['pool/main/a/alpha/alpha_1.0_all.deb', 'pool/main/b/beta/beta_2.0_all.deb'].map((f) =>
+    options.flat ? f.split('/').pop()! : f,
+  )
   const stanzas = debs.map((f, i) => {
     const data = put(join(dir, f), randomBytes(800 + i))
     return `Package: p${i}\nVersion: 1.0\nArchitecture: all\nFilename: ${options.flat ? './' : ''}${f}\nSize: ${data.length}\nSHA256: ${sha256(data)}\nDescription: p${i}\n`
@@ -93,6 +95,9 @@ export const writeAptTree = (
       lines.push(` ${sha256(packages)} ${packages.length} ${sub}Packages`, ` ${sha256(gz)} ${gz.length} ${sub}Packages.gz`)
     })
   }
-  put(join(releaseDir, 'Release'), `Suite: ${suite}\nComponents: ${[...components, ...unmirrored].join(' ')}\nArchitectures: ${archs.join(' ')}\nSHA256:\n${lines.join('\n')}\n`)
+  put(
+    join(releaseDir, 'Release'),
+    `Suite: ${suite}\nComponents: ${[...components, ...unmirrored].join(' ')}\nArchitectures: ${archs.join(' ')}\nSHA256:\n${lines.join('\n')}\n`,
+  )
   return { dir, packages: debs }
 }

@@ -53,7 +53,10 @@ test('GET a small file: body, length, validators, type', async () => {
 })
 
 test('HEAD sends the GET headers and no body, small and large', async () => {
-  for (const [path, length] of [['/a.txt', '13'], ['/big.bin', String(tree.big.length)]] as const) {
+  for (const [path, length] of [
+    ['/a.txt', '13'],
+    ['/big.bin', String(tree.big.length)],
+  ] as const) {
     const get = await request(s.url).get(path).buffer(true).parse(binary)
     const head = await request(s.url).head(path)
     assert.equal(head.status, 200)
@@ -79,7 +82,11 @@ test('concurrent large downloads and ranges are byte-exact (chunk buffers are re
   const results = await Promise.all(
     Array.from({ length: 12 }, (_, i) =>
       i % 3 === 2
-        ? request(s.url).get('/big.bin').set('Range', `bytes=${i * 1000}-`).buffer(true).parse(binary)
+        ? request(s.url)
+            .get('/big.bin')
+            .set('Range', `bytes=${i * 1000}-`)
+            .buffer(true)
+            .parse(binary)
         : request(s.url).get('/big.bin').buffer(true).parse(binary),
     ),
   )
@@ -152,7 +159,9 @@ test('conditional requests: If-None-Match, If-Modified-Since, If-Match, If-Unmod
   assert.equal(res.status, 200)
   res = await request(s.url).get('/a.txt').set('If-Modified-Since', lm)
   assert.equal(res.status, 304)
-  res = await request(s.url).get('/a.txt').set('If-Modified-Since', new Date(Date.parse(lm) + 3600_000).toUTCString())
+  res = await request(s.url)
+    .get('/a.txt')
+    .set('If-Modified-Since', new Date(Date.parse(lm) + 3600_000).toUTCString())
   assert.equal(res.status, 304, 'a later date is not modified either (RFC 9110 §13.1.3)')
   res = await request(s.url).get('/a.txt').set('If-Modified-Since', 'Thu, 01 Jan 1970 00:00:00 GMT')
   assert.equal(res.status, 200)
@@ -164,7 +173,9 @@ test('conditional requests: If-None-Match, If-Modified-Since, If-Match, If-Unmod
   assert.equal(res.status, 200)
   res = await request(s.url).get('/a.txt').set('If-Unmodified-Since', 'Thu, 01 Jan 1970 00:00:00 GMT')
   assert.equal(res.status, 412)
-  res = await request(s.url).head('/big.bin').set('If-None-Match', (await request(s.url).head('/big.bin')).headers['etag'])
+  res = await request(s.url)
+    .head('/big.bin')
+    .set('If-None-Match', (await request(s.url).head('/big.bin')).headers['etag'])
   assert.equal(res.status, 304)
 })
 
@@ -181,7 +192,12 @@ test('If-Range: a matching validator keeps the range, a stale one gets the whole
   assert.equal(res.body.length, tree.big.length)
   res = await request(s.url).get('/big.bin').set('Range', 'bytes=0-9').set('If-Range', `W/${etag}`).buffer(true).parse(binary)
   assert.equal(res.status, 200, 'a weak tag never matches If-Range')
-  res = await request(s.url).get('/big.bin').set('Range', 'bytes=0-9').set('If-Range', 'Thu, 01 Jan 1970 00:00:00 GMT').buffer(true).parse(binary)
+  res = await request(s.url)
+    .get('/big.bin')
+    .set('Range', 'bytes=0-9')
+    .set('If-Range', 'Thu, 01 Jan 1970 00:00:00 GMT')
+    .buffer(true)
+    .parse(binary)
   assert.equal(res.status, 200)
 })
 
@@ -268,7 +284,11 @@ test('names with spaces, %, #, ? and non-ASCII characters work both ways', async
     assert.equal(res.text, `content of ${name}\n`, href)
   }
   const json = await request(s.url).get('/').set('Accept', 'application/json')
-  for (const name of SPECIAL_NAMES) assert.ok((json.body as Array<{ name: string }>).some((e) => e.name === name), name)
+  for (const name of SPECIAL_NAMES)
+    assert.ok(
+      (json.body as Array<{ name: string }>).some((e) => e.name === name),
+      name,
+    )
 })
 
 test('hostile paths are refused with 400 or 404 and no byte of another file', async () => {

@@ -18,7 +18,10 @@ describe('health, readiness and inventory', () => {
     writeFileSync(join(dir, 'files/bin/linux/kubeadm'), Buffer.alloc(1000, 1))
     writeFileSync(join(dir, 'files/README'), 'hello\n')
     writeFileSync(join(dir, 'origin.yaml'), '- src: k8s.gcr.io/pause\n  dest: library/pause\n')
-    s = await startTestServer({ registry: { roots: [join(dir, 'registry')], images_origin: [join(dir, 'origin.yaml')] }, files: { roots: [`/files=${join(dir, 'files')}`] } })
+    s = await startTestServer({
+      registry: { roots: [join(dir, 'registry')], images_origin: [join(dir, 'origin.yaml')] },
+      files: { roots: [`/files=${join(dir, 'files')}`] },
+    })
     await s.running.scanned
   })
   after(async () => {
@@ -76,7 +79,10 @@ describe('health, readiness and inventory', () => {
     assert.equal(res.status, 200)
     const inv = res.body
     const multi = inv.images.find((i: { repository: string }) => i.repository === 'library/multi')
-    assert.deepEqual(multi.tags.map((t: { tag: string }) => t.tag), ['1.0', 'latest'])
+    assert.deepEqual(
+      multi.tags.map((t: { tag: string }) => t.tag),
+      ['1.0', 'latest'],
+    )
     const latest = multi.tags[1]
     assert.equal(latest.digest, fx.index.digest)
     assert.deepEqual(latest.platforms, ['linux/amd64', 'linux/arm64/v8'])
@@ -93,9 +99,15 @@ describe('health, readiness and inventory', () => {
 
   test('/inventory filters by repository and by prefix', async () => {
     const byRepo = await api().get('/inventory?repo=library/pause').set('Accept', 'application/json')
-    assert.deepEqual(byRepo.body.images.map((i: { repository: string }) => i.repository), ['library/pause'])
+    assert.deepEqual(
+      byRepo.body.images.map((i: { repository: string }) => i.repository),
+      ['library/pause'],
+    )
     const nested = await api().get('/inventory?repo=nested').set('Accept', 'application/json')
-    assert.deepEqual(nested.body.images.map((i: { repository: string }) => i.repository), ['nested/deep/name'])
+    assert.deepEqual(
+      nested.body.images.map((i: { repository: string }) => i.repository),
+      ['nested/deep/name'],
+    )
     const byPrefix = await api().get('/inventory?prefix=/files/bin').set('Accept', 'application/json')
     assert.equal(byPrefix.body.files[0].count, 1)
     assert.equal(byPrefix.body.files[0].bytes, 1000)

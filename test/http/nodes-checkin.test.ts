@@ -25,7 +25,8 @@ describe('node check-in and listing', () => {
   })
   after(() => s.close())
 
-  const checkin = (body: unknown) => request(s.url).post('/nodes/checkin').set('Content-Type', 'application/json').send(JSON.stringify(body))
+  const checkin = (body: unknown) =>
+    request(s.url).post('/nodes/checkin').set('Content-Type', 'application/json').send(JSON.stringify(body))
 
   test('a check-in is recorded with its clock offset', async () => {
     const res = await checkin({ ...EXAMPLE, clockMs: Date.now(), newerField: [1, 2] }).expect(200)
@@ -35,7 +36,9 @@ describe('node check-in and listing', () => {
     assert.equal(res.body.ntpOffsetMs, 3.2)
     assert.deepEqual(res.body.flags, [])
     assert.match(res.body.message, /^node-1 checked in \(first time\); clock [+-][\d.]+ ms against Outpost; NTP \+3\.2 ms$/)
-    const again = await checkin({ ...EXAMPLE, clockMs: Date.now() }).set('Accept', 'text/plain').expect(200)
+    const again = await checkin({ ...EXAMPLE, clockMs: Date.now() })
+      .set('Accept', 'text/plain')
+      .expect(200)
     assert.match(again.text, /^node-1 checked in \(check-in 2\); clock /)
   })
 
@@ -64,7 +67,10 @@ describe('node check-in and listing', () => {
     assert.deepEqual(json.body.thresholds, { offsetMs: 500, staleAfterS: 86400 })
     const text = await request(s.url).get('/nodes').set('User-Agent', 'curl/8.5.0').set('Accept', '*/*').expect(200)
     assert.match(text.headers['content-type']!, /^text\/plain/)
-    assert.match(text.text, /^node-1\s+10\.0\.0\.11\s+debian 12\s+amd64\s+containerd 1\.6\.20\s+\d+s ago\s+[+-][\d.]+ ms\s+\+3\.2 ms\s+kube_control_plane$/m)
+    assert.match(
+      text.text,
+      /^node-1\s+10\.0\.0\.11\s+debian 12\s+amd64\s+containerd 1\.6\.20\s+\d+s ago\s+[+-][\d.]+ ms\s+\+3\.2 ms\s+kube_control_plane$/m,
+    )
     assert.match(text.text, /^skewed\s+127\.0\.0\.1\s.*SKEW$/m)
     const forced = await request(s.url).get('/nodes?format=json').set('User-Agent', 'curl/8.5.0').expect(200)
     assert.equal(forced.body.count, 3)
@@ -77,11 +83,14 @@ describe('node check-in and listing', () => {
     assert.match(ini.text, /^\[kube_control_plane\]\nnode-1$/m)
     assert.match(ini.text, /^\[kube_node\]\ncoarse\nskewed$/m)
     assert.match(ini.text, /^# skewed: clock-skew$/m)
-    const yaml = await request(s.url).get('/nodes/inventory.yaml').buffer(true).parse((res, cb) => {
-      let t = ''
-      res.on('data', (c: Buffer) => (t += c))
-      res.on('end', () => cb(null, t))
-    })
+    const yaml = await request(s.url)
+      .get('/nodes/inventory.yaml')
+      .buffer(true)
+      .parse((res, cb) => {
+        let t = ''
+        res.on('data', (c: Buffer) => (t += c))
+        res.on('end', () => cb(null, t))
+      })
     assert.equal(yaml.status, 200)
     assert.match(yaml.headers['content-type']!, /^application\/yaml/)
     const doc = parseYaml(yaml.body as string)
@@ -92,7 +101,14 @@ describe('node check-in and listing', () => {
   test('a check-in without labels keeps the earlier ones; labels given replace them', async () => {
     await checkin({ hostname: 'labelled', labels: { role: 'etcd', disk: 'ssd' } }).expect(200)
     await checkin({ hostname: 'labelled' }).expect(200)
-    const get = async () => ((await request(s.url).get('/nodes?format=json').expect(200)).body.nodes as Array<{ hostname: string; labels: object; groups: string[] }>).find((n) => n.hostname === 'labelled')!
+    const get = async () =>
+      (
+        (await request(s.url).get('/nodes?format=json').expect(200)).body.nodes as Array<{
+          hostname: string
+          labels: object
+          groups: string[]
+        }>
+      ).find((n) => n.hostname === 'labelled')!
     assert.deepEqual((await get()).labels, { role: 'etcd', disk: 'ssd' })
     await checkin({ hostname: 'labelled', labels: {} }).expect(200)
     assert.deepEqual((await get()).groups, ['kube_node'])
@@ -116,14 +132,23 @@ describe('node check-in and listing', () => {
     await bad('{"hostname": "a", "labels": {"role": "kube-master"}}', 400, /labels\.role: "kube-master" is not an inventory group name/)
     await bad('[{"hostname": "a"}]', 400, /must be a JSON object, not an array/)
     await bad(JSON.stringify({ hostname: 'a', machineId: 'x'.repeat(70_000) }), 413, /larger than 65536 bytes/)
-    await bad('--x\r\nContent-Disposition: form-data; name="hostname"\r\n\r\na\r\n--x--\r\n', 415, /JSON body/, 'multipart/form-data; boundary=x')
+    await bad(
+      '--x\r\nContent-Disposition: form-data; name="hostname"\r\n\r\na\r\n--x--\r\n',
+      415,
+      /JSON body/,
+      'multipart/form-data; boundary=x',
+    )
     // None of these were recorded.
     const list = await request(s.url).get('/nodes?format=json').expect(200)
     assert.equal(list.body.count, 4)
   })
 
   test('a refused check-in is one line of text for clients that ask for text (bootstrap.sh does)', async () => {
-    const res = await request(s.url).post('/nodes/checkin').set('Content-Type', 'application/json').set('Accept', 'text/plain').send('{"addresses": []}')
+    const res = await request(s.url)
+      .post('/nodes/checkin')
+      .set('Content-Type', 'application/json')
+      .set('Accept', 'text/plain')
+      .send('{"addresses": []}')
     assert.equal(res.status, 400)
     assert.match(res.headers['content-type']!, /^text\/plain/)
     assert.equal(res.text, '400 invalid check-in: hostname is required\n')
@@ -154,5 +179,8 @@ test('nodes survive a restart (the catalog database under data_dir)', async (t) 
   const second = await startTestServer({ data_dir: dataDir })
   t.after(() => second.close())
   const res = await request(second.url).get('/nodes?format=json').expect(200)
-  assert.deepEqual(res.body.nodes.map((n: { hostname: string }) => n.hostname), ['keeper'])
+  assert.deepEqual(
+    res.body.nodes.map((n: { hostname: string }) => n.hostname),
+    ['keeper'],
+  )
 })

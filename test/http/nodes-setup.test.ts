@@ -8,7 +8,6 @@ import request from 'supertest'
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js'
 import { writeAptTree, writeYumTree } from '../helpers/synthetic-trees.js'
 
-
 /** A GET with the Host header exactly as given. */
 const getWithHost = (url: string, path: string, host: string) =>
   new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -30,7 +29,11 @@ describe('node set-up files', () => {
     s = await startTestServer({
       data_dir: join(dir, 'data'),
       listen: { ntp: '127.0.0.1:0' },
-      registry: { images_origin: [join(dir, 'images_origin.yaml')], mappings: ['mirror.example.org/=library/'], domains: ['outpost.registry.local', 'registry.cluster.local'] },
+      registry: {
+        images_origin: [join(dir, 'images_origin.yaml')],
+        mappings: ['mirror.example.org/=library/'],
+        domains: ['outpost.registry.local', 'registry.cluster.local'],
+      },
     })
   })
   after(async () => {
@@ -42,7 +45,18 @@ describe('node set-up files', () => {
     await request(s.url).get('/setup').expect(301).expect('Location', '/setup/')
     const res = await request(s.url).get('/setup/').expect(200)
     assert.match(res.text, new RegExp(`curl -fsSL ${s.url}/setup/bootstrap.sh \\| sh`))
-    for (const host of ['docker.io', 'registry.k8s.io', 'k8s.gcr.io', 'quay.io', 'gcr.io', 'ghcr.io', 'harbor.example.com', 'mirror.example.org', 'outpost.registry.local', 'registry.cluster.local']) {
+    for (const host of [
+      'docker.io',
+      'registry.k8s.io',
+      'k8s.gcr.io',
+      'quay.io',
+      'gcr.io',
+      'ghcr.io',
+      'harbor.example.com',
+      'mirror.example.org',
+      'outpost.registry.local',
+      'registry.cluster.local',
+    ]) {
       assert.match(res.text, new RegExp(`/setup/containerd/${host.replace(/\./g, '\\.')}/hosts\\.toml`), host)
     }
     assert.match(res.text, /\/setup\/chrony\.conf/)
@@ -95,7 +109,6 @@ describe('node set-up files', () => {
     assert.match(ts.text, /port 123/)
     await request(s.url).get('/setup/nothing').expect(404)
   })
-
 })
 
 test('with HTTPS on, the CA is served and every registry directory gets it, mirrors over HTTPS', async (t) => {
@@ -161,7 +174,10 @@ test('package trees under the file roots: their components and signing keys reac
   // bootstrap.sh fetches the apt key from the tree, where the file root serves it.
   const script = await request(s.url).get('/setup/bootstrap.sh').expect(200)
   assert.match(script.text, /^apt-key \/debian\/archive-keyring\.asc \/etc\/apt\/keyrings\/outpost-debian\.asc debian bookworm \*$/m)
-  assert.equal((await request(s.url).get('/debian/archive-keyring.asc').expect(200)).text, readFileSync(join(root, 'debian', 'archive-keyring.asc'), 'utf8'))
+  assert.equal(
+    (await request(s.url).get('/debian/archive-keyring.asc').expect(200)).text,
+    readFileSync(join(root, 'debian', 'archive-keyring.asc'), 'utf8'),
+  )
   const index = await request(s.url).get('/setup/').expect(200)
   assert.match(index.text, /\/debian\/archive-keyring\.asc {2}→ {2}\/etc\/apt\/keyrings\/outpost-debian\.asc/)
 })

@@ -40,7 +40,11 @@ test('an SNTP port already taken: a clear log line, and the server carries on', 
   const lines: string[] = []
   const sink = new PassThrough()
   sink.on('data', (c) => lines.push(...String(c).split('\n').filter(Boolean)))
-  const { config } = loadConfig({ env: {}, noDefaultFile: true, flags: { data_dir: dataDir, listen: { http: '127.0.0.1:0', https: 'off', push: 'off', ntp: `127.0.0.1:${taken}` } } })
+  const { config } = loadConfig({
+    env: {},
+    noDefaultFile: true,
+    flags: { data_dir: dataDir, listen: { http: '127.0.0.1:0', https: 'off', push: 'off', ntp: `127.0.0.1:${taken}` } },
+  })
   const running = await startServer(config, createLogger('info', sink))
   t.after(() => running.close(1000))
   assert.equal(running.ntp, null)

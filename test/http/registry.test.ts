@@ -297,10 +297,18 @@ describe('registry pull API', () => {
     const get = await api().get('/v2/library/multi/manifests/.INVALID_MANIFEST_NAME')
     assert.equal(get.status, 404)
     assert.equal(get.body.errors[0].code, 'MANIFEST_UNKNOWN')
-    for (const path of ['/v2/library/multi/manifests/.INVALID_MANIFEST_NAME', '/v2/library/multi/manifests/nope', `/v2/library/multi/blobs/${ZERO}`, '/v2/no/such/tags/list']) {
+    for (const path of [
+      '/v2/library/multi/manifests/.INVALID_MANIFEST_NAME',
+      '/v2/library/multi/manifests/nope',
+      `/v2/library/multi/blobs/${ZERO}`,
+      '/v2/no/such/tags/list',
+    ]) {
       const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
         const [host, port] = s.hostPort.split(':')
-        http.request({ host, port: Number(port), path, method: 'HEAD' }, resolve).on('error', reject).end()
+        http
+          .request({ host, port: Number(port), path, method: 'HEAD' }, resolve)
+          .on('error', reject)
+          .end()
       })
       res.resume()
       const body = await api().get(path)
@@ -333,7 +341,10 @@ describe('registry pull API', () => {
     // so use a fresh server over a copy.
     const copy = tempDir()
     const c = await buildRegistry2(copy)
-    writeFileSync(join(copy, 'docker/registry/v2/blobs/sha256', c.docker.manifest.digest.slice(7, 9), c.docker.manifest.digest.slice(7), 'data'), '{"tampered":true}')
+    writeFileSync(
+      join(copy, 'docker/registry/v2/blobs/sha256', c.docker.manifest.digest.slice(7, 9), c.docker.manifest.digest.slice(7), 'data'),
+      '{"tampered":true}',
+    )
     const s2 = await startTestServer({ registry: { roots: [copy] } })
     try {
       const res = await request(s2.url).get('/v2/library/pause/manifests/3.9')

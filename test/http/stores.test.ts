@@ -65,7 +65,10 @@ const ZERO = d(`sha256:${'0'.repeat(64)}`)
 const hashOf = (stream: Readable, algorithm: string): Promise<string> =>
   new Promise((resolve, reject) => {
     const h = createHash(algorithm)
-    stream.on('data', (c) => h.update(c)).on('error', reject).on('end', () => resolve(h.digest('hex')))
+    stream
+      .on('data', (c) => h.update(c))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')))
   })
 
 for (const c of CASES) {
@@ -159,7 +162,10 @@ for (const c of CASES) {
       if (c.linksScoped) {
         assert.equal(spec.kind, 'tree')
         if (spec.kind !== 'tree') return
-        assert.deepEqual(spec.changeAt(join(spec.dir, 'library/multi/_manifests/tags/v9/current/link'), false), { kind: 'repository', name: 'library/multi' })
+        assert.deepEqual(spec.changeAt(join(spec.dir, 'library/multi/_manifests/tags/v9/current/link'), false), {
+          kind: 'repository',
+          name: 'library/multi',
+        })
         assert.deepEqual(spec.changeAt(join(spec.dir, 'library/fresh'), true), { kind: 'under', prefix: 'library/fresh' })
         assert.equal(spec.skip('_layers'), true)
         assert.equal(spec.skip('_manifests'), false)
@@ -175,7 +181,10 @@ for (const c of CASES) {
         writeFileSync(join(link, 'link'), 'garbage')
         assert.equal(await store.resolveTag(c.repo, 'broken'), null)
         const problems = await store.verifyReferences()
-        assert.deepEqual(problems.map((p) => p.problem), ['link does not hold a valid digest'])
+        assert.deepEqual(
+          problems.map((p) => p.problem),
+          ['link does not hold a valid digest'],
+        )
         assert.ok(problems[0]!.location.endsWith(join('broken', 'current', 'link')))
       } else {
         const other = tempDir()

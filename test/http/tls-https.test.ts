@@ -13,10 +13,17 @@ import { writeCertAndKey } from '../../src/tls/store.js'
 
 const DOMAIN = 'outpost.registry.local'
 
-const start = async (t: { after: (fn: () => Promise<void> | void) => void }, flags: Record<string, unknown> = {}): Promise<{ s: TestServer; fx: Fixture }> => {
+const start = async (
+  t: { after: (fn: () => Promise<void> | void) => void },
+  flags: Record<string, unknown> = {},
+): Promise<{ s: TestServer; fx: Fixture }> => {
   const root = scratch(t, 'outpost-reg-')
   const fx = await buildRegistry2(root)
-  const s = await startTestServer({ registry: { roots: [root] }, ...flags, listen: { https: '127.0.0.1:0', ...((flags.listen as object) ?? {}) } })
+  const s = await startTestServer({
+    registry: { roots: [root] },
+    ...flags,
+    listen: { https: '127.0.0.1:0', ...((flags.listen as object) ?? {}) },
+  })
   t.after(() => s.close())
   return { s, fx }
 }

@@ -1,6 +1,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { packagesIndexes, parseDeb822, parsePackages, parseRelease, preferredChecksum, sourcesComponents, stripClearsign } from '../../src/repos/apt.js'
+import {
+  packagesIndexes,
+  parseDeb822,
+  parsePackages,
+  parseRelease,
+  preferredChecksum,
+  sourcesComponents,
+  stripClearsign,
+} from '../../src/repos/apt.js'
 import { IndexParseError, joinListed } from '../../src/repos/checks.js'
 
 // As apt-ftparchive 2.6 writes it.
@@ -70,8 +78,14 @@ test('Release: suite, components, every listed file with size and checksums', ()
 test('Packages indexes are grouped across compressions; other files are left alone', () => {
   const groups = packagesIndexes(parseRelease(RELEASE).entries)
   assert.deepEqual([...groups.keys()], ['main/binary-amd64/Packages'])
-  assert.deepEqual(groups.get('main/binary-amd64/Packages')!.map((e) => e.path), ['main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz'])
-  const flat = packagesIndexes([{ path: 'Packages.xz', size: 1, checksums: {} }, { path: 'Sources.gz', size: 1, checksums: {} }])
+  assert.deepEqual(
+    groups.get('main/binary-amd64/Packages')!.map((e) => e.path),
+    ['main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz'],
+  )
+  const flat = packagesIndexes([
+    { path: 'Packages.xz', size: 1, checksums: {} },
+    { path: 'Sources.gz', size: 1, checksums: {} },
+  ])
   assert.deepEqual([...flat.keys()], ['Packages'])
 })
 
@@ -105,7 +119,11 @@ test('Packages: filename, size, the preferred checksum', () => {
     size: 626,
     checksum: { algorithm: 'sha256', value: '5aa718c3620ec58061222411761822a269a58f31e2f645e9e85cbb093c4cf035' },
   })
-  assert.deepEqual(pkgs[1]!.checksum, { algorithm: 'md5', value: 'f97e9551edb5317442ecf95674e2f192' }, 'MD5 when nothing stronger is listed')
+  assert.deepEqual(
+    pkgs[1]!.checksum,
+    { algorithm: 'md5', value: 'f97e9551edb5317442ecf95674e2f192' },
+    'MD5 when nothing stronger is listed',
+  )
   assert.equal(pkgs[1]!.version, '1:1.0-2')
   assert.throws(() => parsePackages('Package: x\nVersion: 1\n'), IndexParseError)
   assert.equal(preferredChecksum({}), null)
@@ -114,7 +132,8 @@ test('Packages: filename, size, the preferred checksum', () => {
 test('paths from indexes cannot leave the tree', () => {
   assert.equal(joinListed('/srv/t', 'pool/a.deb'), '/srv/t/pool/a.deb')
   assert.equal(joinListed('/srv/t', './a.deb'), '/srv/t/a.deb')
-  for (const bad of ['../x.deb', 'pool/../../x', '/etc/passwd', 'a\\b', 'a\u0000b', '', '.']) assert.equal(joinListed('/srv/t', bad), null, bad)
+  for (const bad of ['../x.deb', 'pool/../../x', '/etc/passwd', 'a\\b', 'a\u0000b', '', '.'])
+    assert.equal(joinListed('/srv/t', bad), null, bad)
 })
 
 test('components as a sources entry names them', () => {

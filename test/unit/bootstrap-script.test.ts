@@ -29,7 +29,12 @@ test('shellcheck passes on bootstrap.sh as served, with every kind of file in it
     caPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
     trees: [
       { kind: 'yum', urlPath: '/rocky/9/os/', keyUrl: '/rocky/9/os/RPM-GPG-KEY-Rocky-9' },
-      { kind: 'apt', urlPath: '/debian/', suites: [{ name: 'bookworm', components: ['main', 'contrib'] }], keyUrl: '/debian/archive-keyring.asc' },
+      {
+        kind: 'apt',
+        urlPath: '/debian/',
+        suites: [{ name: 'bookworm', components: ['main', 'contrib'] }],
+        keyUrl: '/debian/archive-keyring.asc',
+      },
     ],
     httpsPort: 8443,
     ntpPort: 123,
@@ -43,7 +48,12 @@ test('placeholders: each one filled once, none left without a value', () => {
   assert.equal(fillTemplate("A='@@A@@' # @@A@@ @@…@@", { A: 'x@@B@@' }), "A='x@@B@@' # x@@B@@ @@…@@", 'values are not filled again')
   assert.throws(() => fillTemplate("A='@@A@@' B='@@B@@'", { A: 'x' }), /no value for @@B@@/)
   const template = readFileSync(TEMPLATE, 'utf8')
-  assert.deepEqual([...new Set([...template.matchAll(/@@([A-Z_]+)@@/g)].map((m) => m[1]))].sort(), ['MANIFEST', 'NTP_PORT', 'OUTPOST_SERVED_URL', 'REGISTRY_DOMAINS'])
+  assert.deepEqual([...new Set([...template.matchAll(/@@([A-Z_]+)@@/g)].map((m) => m[1]))].sort(), [
+    'MANIFEST',
+    'NTP_PORT',
+    'OUTPOST_SERVED_URL',
+    'REGISTRY_DOMAINS',
+  ])
 })
 
 test('the build copies bootstrap.sh beside the compiled module', (t) => {

@@ -27,6 +27,14 @@ test('every key has an environment variable, lists comma-separated', () => {
   }
   assert.deepEqual(
     CONFIG_KEYS.filter((k) => k.list).map((k) => k.name),
-    ['registry.roots', 'registry.oci_layouts', 'registry.images_origin', 'registry.mappings', 'registry.domains', 'files.roots', 'tls.extra_sans'],
+    [
+      'registry.roots',
+      'registry.oci_layouts',
+      'registry.images_origin',
+      'registry.mappings',
+      'registry.domains',
+      'files.roots',
+      'tls.extra_sans',
+    ],
   )
 })

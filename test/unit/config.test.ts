@@ -54,7 +54,10 @@ test('an invalid key or value names the key and why', (t) => {
   const dir = tmp(t)
   const file = join(dir, 'c.yaml')
   writeFileSync(file, 'listen:\n  htp: 1\n')
-  assert.throws(() => loadConfig({ file, env: {} }), (e: Error) => e instanceof ConfigError && /listen: unknown key\(s\) "htp"/.test(e.message))
+  assert.throws(
+    () => loadConfig({ file, env: {} }),
+    (e: Error) => e instanceof ConfigError && /listen: unknown key\(s\) "htp"/.test(e.message),
+  )
   writeFileSync(file, 'listen:\n  http: nonsense\n')
   assert.throws(() => loadConfig({ file, env: {} }), /listen\.http: "nonsense" is not ADDR:PORT/)
   writeFileSync(file, 'log_level: loud\n')
@@ -75,11 +78,17 @@ test('mappings and layouts accept the short string forms', () => {
     env: {},
     noDefaultFile: true,
     cwd: '/base',
-    flags: { registry: { mappings: ['registry.k8s.io/=library/'], oci_layouts: ['calico=layouts/calico', '/abs/x'] }, files: { roots: ['/extra=more', 'files'] } },
+    flags: {
+      registry: { mappings: ['registry.k8s.io/=library/'], oci_layouts: ['calico=layouts/calico', '/abs/x'] },
+      files: { roots: ['/extra=more', 'files'] },
+    },
   })
   assert.deepEqual(config.registry.mappings, [{ from: 'registry.k8s.io/', to: 'library/' }])
   assert.deepEqual(config.registry.oci_layouts, [{ name: 'calico', path: '/base/layouts/calico' }, { path: '/abs/x' }])
-  assert.deepEqual(config.files.roots, [{ prefix: '/extra', path: '/base/more' }, { prefix: '/', path: '/base/files' }])
+  assert.deepEqual(config.files.roots, [
+    { prefix: '/extra', path: '/base/more' },
+    { prefix: '/', path: '/base/files' },
+  ])
 })
 
 test('every path key is resolved against the file, the others are not', (t) => {
@@ -111,9 +120,16 @@ test('every path key is resolved against the file, the others are not', (t) => {
   assert.deepEqual(config.registry.images_origin, [join(dir, 'o.yaml')])
   assert.deepEqual(config.registry.oci_layouts, [{ name: 'n', path: join(dir, 'l') }, { path: join(dir, 'l2') }])
   assert.deepEqual(config.registry.mappings, [{ from: 'a/', to: 'b/' }])
-  assert.deepEqual(config.files.roots, [{ prefix: '/p', path: join(dir, 'f') }, { prefix: '/q', path: join(dir, 'f2') }])
+  assert.deepEqual(config.files.roots, [
+    { prefix: '/p', path: join(dir, 'f') },
+    { prefix: '/q', path: join(dir, 'f2') },
+  ])
   assert.deepEqual([config.tls.cert, config.tls.key, config.tls.ca], [join(dir, 'c.pem'), join(dir, 'k.pem'), join(dir, 'ca.pem')])
-  const { config: fromEnv } = loadConfig({ env: { OUTPOST_DATA_DIR: 'd', OUTPOST_REGISTRY_ROOTS: 'r1,/abs' }, noDefaultFile: true, cwd: '/elsewhere' })
+  const { config: fromEnv } = loadConfig({
+    env: { OUTPOST_DATA_DIR: 'd', OUTPOST_REGISTRY_ROOTS: 'r1,/abs' },
+    noDefaultFile: true,
+    cwd: '/elsewhere',
+  })
   assert.equal(fromEnv.data_dir, '/elsewhere/d')
   assert.deepEqual(fromEnv.registry.roots, ['/elsewhere/r1', '/abs'])
 })

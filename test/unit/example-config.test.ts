@@ -10,7 +10,9 @@ const FILE = 'config/outpost.example.yaml'
 const leaves = (obj: Record<string, unknown>, prefix = ''): string[] =>
   Object.entries(obj).flatMap(([k, v]) =>
     // A parsed listen address ({host, port}) is one key.
-    v && typeof v === 'object' && !Array.isArray(v) && !('port' in v) ? leaves(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}`],
+    v && typeof v === 'object' && !Array.isArray(v) && !('port' in v)
+      ? leaves(v as Record<string, unknown>, `${prefix}${k}.`)
+      : [`${prefix}${k}`],
   )
 
 test('the example config validates', () => {

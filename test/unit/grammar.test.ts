@@ -9,7 +9,23 @@ test('repository names follow the distribution grammar', () => {
   for (const ok of ['library/nginx', 'a', 'calico/node', 'k8s.gcr.io/kube-apiserver', 'a__b/c-d', 'x--y', 'a.b_c/d']) {
     assert.equal(isValidName(ok), true, ok)
   }
-  for (const bad of ['', 'Library/nginx', '/a', 'a/', 'a//b', '..', 'a/../b', '.a', 'a.', 'a___b', 'a/-b', 'a b', 'a%2fb', 'a\\b', 'x'.repeat(256)]) {
+  for (const bad of [
+    '',
+    'Library/nginx',
+    '/a',
+    'a/',
+    'a//b',
+    '..',
+    'a/../b',
+    '.a',
+    'a.',
+    'a___b',
+    'a/-b',
+    'a b',
+    'a%2fb',
+    'a\\b',
+    'x'.repeat(256),
+  ]) {
     assert.equal(isValidName(bad), false, bad)
   }
 })

@@ -18,7 +18,11 @@ test('archive names are normalised as Docker names them', () => {
   assert.deepEqual(ok('registry.k8s.io/pause:3.9'), { name: 'registry.k8s.io/pause', tag: '3.9' })
   assert.deepEqual(ok('Quay.IO/coreos/etcd:v3.5'), { name: 'quay.io/coreos/etcd', tag: 'v3.5' }, 'the host is lower-cased')
   assert.deepEqual(ok('localhost/app:1'), { name: 'localhost/app', tag: '1' })
-  assert.deepEqual(ok(`registry.k8s.io/pause:3.9@sha256:${'a'.repeat(64)}`), { name: 'registry.k8s.io/pause', tag: '3.9' }, 'a digest is dropped')
+  assert.deepEqual(
+    ok(`registry.k8s.io/pause:3.9@sha256:${'a'.repeat(64)}`),
+    { name: 'registry.k8s.io/pause', tag: '3.9' },
+    'a digest is dropped',
+  )
 })
 
 test('names that cannot be a repository here are refused with the reason', () => {

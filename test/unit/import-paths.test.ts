@@ -4,9 +4,26 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeImage, makeIndex, type ImageParts, type Blob } from '../../src/demo/images.js'
 import { OCI_INDEX } from '../../src/images/index.js'
-import { importPaths, MemorySink, ImportError, type ImportOptions, type ImportedImage, type ImportProgress } from '../../src/images/import/index.js'
+import {
+  importPaths,
+  MemorySink,
+  ImportError,
+  type ImportOptions,
+  type ImportedImage,
+  type ImportProgress,
+} from '../../src/images/import/index.js'
 import { tempDir } from '../helpers/server.js'
-import { filesToTar, hex, layoutFiles, legacyDockerFiles, plainImage, sha256, writeFile, writeTree, type PlainImage } from '../helpers/image-archives.js'
+import {
+  filesToTar,
+  hex,
+  layoutFiles,
+  legacyDockerFiles,
+  plainImage,
+  sha256,
+  writeFile,
+  writeTree,
+  type PlainImage,
+} from '../helpers/image-archives.js'
 
 const collect = async (paths: string[], sink: MemorySink, options: ImportOptions = {}): Promise<ImportedImage[]> => {
   const out: ImportedImage[] = []
@@ -52,12 +69,20 @@ describe('importPaths', () => {
       layoutFiles(
         [
           { manifest: index, mediaType: OCI_INDEX, blobs: [], annotations: { 'io.containerd.image.name': 'docker.io/library/hello:1.0' } },
-          { manifest: index, mediaType: OCI_INDEX, blobs: [], annotations: { 'io.containerd.image.name': 'docker.io/library/hello:latest' } },
+          {
+            manifest: index,
+            mediaType: OCI_INDEX,
+            blobs: [],
+            annotations: { 'io.containerd.image.name': 'docker.io/library/hello:latest' },
+          },
         ],
         [amd64.manifest, arm64.manifest, ...blobsOf(amd64), ...blobsOf(arm64)],
       ),
     )
-    legacy = writeFile(join(dir, 'legacy.tar'), await filesToTar(legacyDockerFiles([{ image: plain, repoTags: ['registry.k8s.io/pause:3.9', 'pause:3.9'] }])))
+    legacy = writeFile(
+      join(dir, 'legacy.tar'),
+      await filesToTar(legacyDockerFiles([{ image: plain, repoTags: ['registry.k8s.io/pause:3.9', 'pause:3.9'] }])),
+    )
     unnamed = writeTree(join(dir, 'skopeo-dir'), {
       version: 'Directory Transport Version: 1.1\n',
       'manifest.json': amd64.manifest.bytes,
@@ -73,7 +98,12 @@ describe('importPaths', () => {
     const legacyDigest = results.find((r) => r.name === 'library/pause')!.digest
     assert.deepEqual(
       results.map((r) => r.line),
-      [`library/hello:1.0 ${index.digest}`, `library/hello:latest ${index.digest}`, `registry.k8s.io/pause:3.9 ${legacyDigest}`, `library/pause:3.9 ${legacyDigest}`],
+      [
+        `library/hello:1.0 ${index.digest}`,
+        `library/hello:latest ${index.digest}`,
+        `registry.k8s.io/pause:3.9 ${legacyDigest}`,
+        `library/pause:3.9 ${legacyDigest}`,
+      ],
     )
     assert.ok(results.every((r) => r.written))
     assert.equal(results[0]!.path, layout)
@@ -92,7 +122,10 @@ describe('importPaths', () => {
     assert.ok(lastLayoutBlob < firstManifest, 'all of a source’s blobs before its first manifest')
 
     // Progress counts every copied byte once.
-    const total = [...blobsOf(amd64), ...blobsOf(arm64)].reduce((n, b) => n + b.size, 0) + plain.config.size + plain.layers.reduce((n, l) => n + l.length, 0)
+    const total =
+      [...blobsOf(amd64), ...blobsOf(arm64)].reduce((n, b) => n + b.size, 0) +
+      plain.config.size +
+      plain.layers.reduce((n, l) => n + l.length, 0)
     assert.equal(progress.at(-1)!.done, total)
     assert.ok(progress.every((p) => p.total === total))
     assert.ok(progress.some((p) => p.path === legacy))
@@ -100,7 +133,10 @@ describe('importPaths', () => {
     // A second run writes nothing new and prints the same lines.
     const writes = sink.writes.length
     const again = await collect([layout, legacy], sink)
-    assert.deepEqual(again.map((r) => r.line), results.map((r) => r.line))
+    assert.deepEqual(
+      again.map((r) => r.line),
+      results.map((r) => r.line),
+    )
     assert.ok(again.every((r) => !r.written))
     assert.equal(sink.writes.length, writes)
   })
@@ -130,37 +166,73 @@ describe('importPaths', () => {
     await rejects(collect([unnamed], sink, { name: 'library/tool', tag: '-x' }), unnamed, /--tag "-x" is not a valid tag/)
     assert.equal(sink.writes.length, 0)
     const results = await collect([unnamed], sink, { name: 'library/tool', tag: '2.0' })
-    assert.deepEqual(results.map((r) => r.line), [`library/tool:2.0 ${amd64.manifest.digest}`])
+    assert.deepEqual(
+      results.map((r) => r.line),
+      [`library/tool:2.0 ${amd64.manifest.digest}`],
+    )
   })
 
   test('--name renames every image, --tag only a single one', async () => {
     const sink = new MemorySink()
     const renamed = await collect([layout], sink, { name: 'mirror/hello' })
-    assert.deepEqual(renamed.map((r) => r.line), [`mirror/hello:1.0 ${index.digest}`, `mirror/hello:latest ${index.digest}`])
+    assert.deepEqual(
+      renamed.map((r) => r.line),
+      [`mirror/hello:1.0 ${index.digest}`, `mirror/hello:latest ${index.digest}`],
+    )
     const retagged = await collect([legacy], sink, { tag: 'stable' })
-    assert.deepEqual(retagged.map((r) => `${r.name}:${r.tag}`), ['registry.k8s.io/pause:stable', 'library/pause:stable'])
-    await rejects(collect([layout, legacy], sink, { name: 'x/y', tag: '1' }), `${layout}, ${legacy}`, /--tag names a single image, and there are 2/)
+    assert.deepEqual(
+      retagged.map((r) => `${r.name}:${r.tag}`),
+      ['registry.k8s.io/pause:stable', 'library/pause:stable'],
+    )
+    await rejects(
+      collect([layout, legacy], sink, { name: 'x/y', tag: '1' }),
+      `${layout}, ${legacy}`,
+      /--tag names a single image, and there are 2/,
+    )
   })
 
   test('a tag-only OCI name needs --name', async () => {
-    const path = writeTree(join(dir, 'tag-only'), layoutFiles([{ manifest: amd64.manifest, mediaType: amd64.mediaType, blobs: blobsOf(amd64), annotations: { 'org.opencontainers.image.ref.name': 'v1' } }]))
-    await rejects(collect([path], new MemorySink()), path, /index\.json manifests\[0\]: carries a tag \(v1\) but no repository name: give --name REPO/)
+    const path = writeTree(
+      join(dir, 'tag-only'),
+      layoutFiles([
+        {
+          manifest: amd64.manifest,
+          mediaType: amd64.mediaType,
+          blobs: blobsOf(amd64),
+          annotations: { 'org.opencontainers.image.ref.name': 'v1' },
+        },
+      ]),
+    )
+    await rejects(
+      collect([path], new MemorySink()),
+      path,
+      /index\.json manifests\[0\]: carries a tag \(v1\) but no repository name: give --name REPO/,
+    )
     const results = await collect([path], new MemorySink(), { name: 'library/app' })
-    assert.deepEqual(results.map((r) => r.line), [`library/app:v1 ${amd64.manifest.digest}`])
+    assert.deepEqual(
+      results.map((r) => r.line),
+      [`library/app:v1 ${amd64.manifest.digest}`],
+    )
   })
 
   test('two sources giving one tag to different images stop the run before any write', async () => {
     const other = await plainImage([{ 'etc/other': 'o\n' }])
     const clash = writeFile(join(dir, 'clash.tar'), await filesToTar(legacyDockerFiles([{ image: other, repoTags: ['pause:3.9'] }])))
     const sink = new MemorySink()
-    await rejects(collect([legacy, clash], sink), clash, /library\/pause:3\.9 is also given to sha256:.* by .*legacy\.tar \(manifest\.json\[0\]\)/)
+    await rejects(
+      collect([legacy, clash], sink),
+      clash,
+      /library\/pause:3\.9 is also given to sha256:.* by .*legacy\.tar \(manifest\.json\[0\]\)/,
+    )
     assert.equal(sink.writes.length, 0)
   })
 
   test('a corrupt blob leaves no manifest or tag of its source; sources before it are complete', async () => {
     const broken = await plainImage([{ 'etc/broken': 'b\n' }, { 'etc/ok': 'k\n' }])
     const files = legacyDockerFiles([{ image: broken, repoTags: ['broken:1'] }])
-    const layerEntry = Object.keys(files).filter((k) => k.endsWith('layer.tar')).find((k) => (files[k] as Buffer).equals(broken.layers[1]!))!
+    const layerEntry = Object.keys(files)
+      .filter((k) => k.endsWith('layer.tar'))
+      .find((k) => (files[k] as Buffer).equals(broken.layers[1]!))!
     const flipped = Buffer.from(broken.layers[1]!)
     flipped[600] ^= 0x01
     const bad = writeFile(join(dir, 'broken.tar'), await filesToTar({ ...files, [layerEntry]: flipped }))
@@ -183,12 +255,18 @@ describe('importPaths', () => {
     await rejects(collect([path], sink), path, /index sha256:.* lists 1 manifest\(s\) the source does not carry \(linux\/arm64\)/)
     assert.equal(sink.writes.length, 0)
     const kept = await collect([path], sink, { partialIndexes: 'keep' })
-    assert.deepEqual(kept.map((r) => r.line), [`library/hello:partial ${index.digest}`])
+    assert.deepEqual(
+      kept.map((r) => r.line),
+      [`library/hello:partial ${index.digest}`],
+    )
     assert.deepEqual(sink.absentChildren, [`library/hello@${arm64.manifest.digest}`])
   })
 
   test('a blob shared by two sources is copied once', async () => {
-    const again = writeFile(join(dir, 'legacy-again.tar'), await filesToTar(legacyDockerFiles([{ image: plain, repoTags: ['copy/pause:1'] }])))
+    const again = writeFile(
+      join(dir, 'legacy-again.tar'),
+      await filesToTar(legacyDockerFiles([{ image: plain, repoTags: ['copy/pause:1'] }])),
+    )
     const sink = new MemorySink()
     const results = await collect([legacy, again], sink)
     assert.equal(results.length, 3)

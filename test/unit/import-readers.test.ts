@@ -89,7 +89,12 @@ describe('OCI layouts: folder, oci-archive, skopeo dir', () => {
       [
         { manifest: index, mediaType: OCI_INDEX, blobs: [], annotations: { 'org.opencontainers.image.ref.name': '1.0' } },
         { manifest: index, mediaType: OCI_INDEX, blobs: [], annotations: { 'org.opencontainers.image.ref.name': 'latest' } },
-        { manifest: docker.manifest, mediaType: docker.mediaType, blobs: imageBlobs(docker), annotations: { 'io.containerd.image.name': 'registry.k8s.io/pause:3.9', 'org.opencontainers.image.ref.name': '3.9' } },
+        {
+          manifest: docker.manifest,
+          mediaType: docker.mediaType,
+          blobs: imageBlobs(docker),
+          annotations: { 'io.containerd.image.name': 'registry.k8s.io/pause:3.9', 'org.opencontainers.image.ref.name': '3.9' },
+        },
         { manifest: amd64.manifest, mediaType: amd64.mediaType, blobs: [] },
       ],
       [amd64.manifest, arm64.manifest, ...imageBlobs(amd64), ...imageBlobs(arm64)],
@@ -132,7 +137,10 @@ describe('OCI layouts: folder, oci-archive, skopeo dir', () => {
   })
 
   test('an oci-archive tarball, with ./ member names', async () => {
-    const tar = await tarBuffer([{ name: './', type: 'directory' }, ...Object.entries(files).map(([name, body]) => ({ name: `./${name}`, body }))])
+    const tar = await tarBuffer([
+      { name: './', type: 'directory' },
+      ...Object.entries(files).map(([name, body]) => ({ name: `./${name}`, body })),
+    ])
     const path = writeFile(join(dir, 'layout.tar'), tar)
     await withSource(path, async (source) => {
       assert.equal(source.kind, 'oci-archive')
@@ -177,8 +185,14 @@ describe('OCI layouts: folder, oci-archive, skopeo dir', () => {
     const path = writeTree(join(dir, 'partial'), partial)
     await withSource(path, (source) => {
       const [idx] = source.images
-      assert.deepEqual(idx!.children.map((c) => c.digest), [amd64.manifest.digest])
-      assert.deepEqual(idx!.missing.map((d) => [d.digest, d.platform?.architecture]), [[arm64.manifest.digest, 'arm64']])
+      assert.deepEqual(
+        idx!.children.map((c) => c.digest),
+        [amd64.manifest.digest],
+      )
+      assert.deepEqual(
+        idx!.missing.map((d) => [d.digest, d.platform?.architecture]),
+        [[arm64.manifest.digest, 'arm64']],
+      )
     })
   })
 
@@ -186,7 +200,12 @@ describe('OCI layouts: folder, oci-archive, skopeo dir', () => {
     const missing = { ...files }
     delete missing[`blobs/sha256/${hex(docker.layers[0]!.digest)}`]
     const p1 = writeTree(join(dir, 'missing-blob'), missing)
-    await importError(openSource(p1), p1, `blobs/sha256/${hex(docker.layers[0]!.digest)}`, new RegExp(`missing: manifest ${docker.manifest.digest} \\(layers\\[0\\]\\)`))
+    await importError(
+      openSource(p1),
+      p1,
+      `blobs/sha256/${hex(docker.layers[0]!.digest)}`,
+      new RegExp(`missing: manifest ${docker.manifest.digest} \\(layers\\[0\\]\\)`),
+    )
 
     const short = { ...files, [`blobs/sha256/${hex(docker.config.digest)}`]: docker.config.bytes.subarray(1) }
     const p2 = writeTree(join(dir, 'short-blob'), short)
@@ -204,7 +223,12 @@ describe('OCI layouts: folder, oci-archive, skopeo dir', () => {
     flipped[10] ^= 0xff
     const path = writeFile(join(dir, 'corrupt-layer.tar'), await filesToTar({ ...files, [`blobs/sha256/${hex(layer.digest)}`]: flipped }))
     await withSource(path, async (source) => {
-      await importError(readAll(source.openBlob(layer.digest)), path, `blobs/sha256/${hex(layer.digest)}`, /content does not match its digest/)
+      await importError(
+        readAll(source.openBlob(layer.digest)),
+        path,
+        `blobs/sha256/${hex(layer.digest)}`,
+        /content does not match its digest/,
+      )
       // The other blobs still read fine.
       assert.equal((await readAll(source.openBlob(docker.config.digest))).length, docker.config.size)
     })
@@ -236,10 +260,12 @@ describe('docker save archives', () => {
   test('the legacy form: a Docker schema2 manifest is made for each image, names normalised', async () => {
     const path = writeFile(
       join(dir, 'legacy.tar'),
-      await filesToTar(legacyDockerFiles([
-        { image: one, repoTags: ['busybox:1.36', 'example.com/tools/busybox:1.36'] },
-        { image: two, repoTags: null },
-      ])),
+      await filesToTar(
+        legacyDockerFiles([
+          { image: one, repoTags: ['busybox:1.36', 'example.com/tools/busybox:1.36'] },
+          { image: two, repoTags: null },
+        ]),
+      ),
     )
     await withSource(path, async (source) => {
       assert.equal(source.kind, 'docker-archive')
@@ -255,7 +281,10 @@ describe('docker save archives', () => {
       assert.equal(a!.manifest.bytes.toString(), want.toString())
       assert.equal(a!.manifest.digest, sha256(want))
       assert.equal(a!.manifest.mediaType, 'application/vnd.docker.distribution.manifest.v2+json')
-      assert.deepEqual(a!.blobs.map((x) => x.digest), [one.config.digest, ...one.layers.map((l) => sha256(l))])
+      assert.deepEqual(
+        a!.blobs.map((x) => x.digest),
+        [one.config.digest, ...one.layers.map((l) => sha256(l))],
+      )
       assert.equal(await allBlobsRead(source), 3 + 2)
       assert.match(source.entryOf(sha256(one.layers[0]!)) ?? '', /^[a-f0-9]{64}\/layer\.tar$/)
     })
@@ -270,25 +299,40 @@ describe('docker save archives', () => {
         { name: `${hex(sha256(one.layers[1]!))}.tar`, body: one.layers[1]! },
         { name: `${hex(one.config.digest)}.json`, body: one.config.bytes },
         { name: 'aaaa/layer.tar', type: 'symlink', linkname: `../${layerName}` },
-        { name: 'manifest.json', body: JSON.stringify([{ Config: `${hex(one.config.digest)}.json`, RepoTags: ['docker.io/library/busybox:latest'], Layers: ['aaaa/layer.tar', `${hex(sha256(one.layers[1]!))}.tar`] }]) },
+        {
+          name: 'manifest.json',
+          body: JSON.stringify([
+            {
+              Config: `${hex(one.config.digest)}.json`,
+              RepoTags: ['docker.io/library/busybox:latest'],
+              Layers: ['aaaa/layer.tar', `${hex(sha256(one.layers[1]!))}.tar`],
+            },
+          ]),
+        },
       ]),
     )
     await withSource(path, async (source) => {
       assert.deepEqual(source.images[0]!.refs, [{ name: 'library/busybox', tag: 'latest' }])
-      assert.equal(source.images[0]!.manifest.bytes.toString(), expectedManifest(one, 'application/vnd.docker.image.rootfs.diff.tar').toString())
+      assert.equal(
+        source.images[0]!.manifest.bytes.toString(),
+        expectedManifest(one, 'application/vnd.docker.image.rootfs.diff.tar').toString(),
+      )
       await allBlobsRead(source)
     })
   })
 
   test('gzip layers (go-containerregistry tarballs) are hashed and checked against the diff_ids', async () => {
-    const path = writeFile(join(dir, 'gzip.tar'), await filesToTar(legacyDockerFiles([{ image: one, repoTags: ['app:1'], gzipLayers: true }])))
+    const path = writeFile(
+      join(dir, 'gzip.tar'),
+      await filesToTar(legacyDockerFiles([{ image: one, repoTags: ['app:1'], gzipLayers: true }])),
+    )
     await withSource(path, async (source) => {
       const img = source.images[0]!
       const gz = one.layers.map((l) => gzipSync(l))
       assert.equal(img.manifest.bytes.toString(), expectedManifest(one, 'application/vnd.docker.image.rootfs.diff.tar.gzip', gz).toString())
       await allBlobsRead(source)
     })
-    const other = await plainImage([{ 'etc/other': 'o\n' }, { 'x': 'y' }])
+    const other = await plainImage([{ 'etc/other': 'o\n' }, { x: 'y' }])
     const files = legacyDockerFiles([{ image: { config: one.config, layers: other.layers }, repoTags: ['app:1'], gzipLayers: true }])
     const bad = writeFile(join(dir, 'gzip-bad.tar'), await filesToTar(files))
     await importError(openSource(bad), bad, /layer\.tar$/, /unpacked, it hashes to sha256:.*rootfs\.diff_ids\[0\]/)
@@ -316,7 +360,10 @@ describe('docker save archives', () => {
     const p2 = writeFile(join(dir, 'count-bad.tar'), await filesToTar({ ...files, 'manifest.json': JSON.stringify(items) }))
     await importError(openSource(p2), p2, 'manifest.json', /\[0\]: 1 layers, but the config .* lists 2 diff_ids/)
 
-    const p3 = writeFile(join(dir, 'bad-name.tar'), await filesToTar(legacyDockerFiles([{ image: one, repoTags: ['localhost:5000/app:1'] }])))
+    const p3 = writeFile(
+      join(dir, 'bad-name.tar'),
+      await filesToTar(legacyDockerFiles([{ image: one, repoTags: ['localhost:5000/app:1'] }])),
+    )
     await importError(openSource(p3), p3, 'manifest.json', /\[0\]\.RepoTags: .*valid repository name/)
   })
 
@@ -360,9 +407,9 @@ describe('docker save archives', () => {
     const tar = await filesToTar(legacyDockerFiles([{ image: one, repoTags: ['app:1'] }]))
     const gz = writeFile(join(dir, 'saved.tar.gz'), gzipSync(tar))
     await importError(openSource(gz), gz, undefined, /gzip-compressed: decompress it first \(gunzip -k/)
-    const other = writeFile(join(dir, 'other.tar'), await filesToTar({ 'README': 'hello' }))
+    const other = writeFile(join(dir, 'other.tar'), await filesToTar({ README: 'hello' }))
     await importError(openSource(other), other, undefined, /not an image archive/)
-    const folder = writeTree(join(dir, 'plain-folder'), { 'README': 'hello' })
+    const folder = writeTree(join(dir, 'plain-folder'), { README: 'hello' })
     await importError(openSource(folder), folder, undefined, /not an image folder/)
     const nowhere = join(dir, 'does-not-exist.tar')
     await importError(openSource(nowhere), nowhere, undefined, /cannot open/)

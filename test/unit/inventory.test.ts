@@ -11,12 +11,27 @@ test('sizes and tables for people', () => {
   assert.equal(humanBytes(512), '512 B')
   assert.equal(humanBytes(1536), '1.5 KiB')
   assert.equal(humanBytes(3 * 1024 ** 3), '3.0 GiB')
-  assert.equal(table(['A', 'BB'], [['xxx', 'y'], ['z', 'long']]), 'A    BB\nxxx  y\nz    long')
+  assert.equal(
+    table(
+      ['A', 'BB'],
+      [
+        ['xxx', 'y'],
+        ['z', 'long'],
+      ],
+    ),
+    'A    BB\nxxx  y\nz    long',
+  )
 })
 
 test('inventory text lists images, files and trees', () => {
   const text = renderInventoryText({
-    images: [{ repository: 'library/pause', store: 's', tags: [{ tag: '3.9', digest: `sha256:${'ab'.repeat(32)}`, mediaType: 'x', platforms: ['linux/amd64'], size: 2048 }] }],
+    images: [
+      {
+        repository: 'library/pause',
+        store: 's',
+        tags: [{ tag: '3.9', digest: `sha256:${'ab'.repeat(32)}`, mediaType: 'x', platforms: ['linux/amd64'], size: 2048 }],
+      },
+    ],
     files: [{ prefix: '/', path: '/srv/nginx', count: 3, bytes: 10 }],
     trees: [{ root: '/', path: 'centos/7', kind: 'yum', packages: 12, ok: false, problems: ['missing a.rpm'] }],
     totals: { repositories: 1, tags: 1, imageBytes: 2048, files: 3, fileBytes: 10, trees: 1, treesFailing: 1 },
@@ -36,7 +51,10 @@ test('registry paths map to their repository', () => {
 
 test('requested references name the upstream image', () => {
   assert.equal(requestedReference('kube-apiserver', 'v1.21.3', 'k8s.gcr.io'), 'k8s.gcr.io/kube-apiserver:v1.21.3')
-  assert.equal(requestedReference('library/nginx', `sha256:${'a'.repeat(64)}`, 'docker.io'), `docker.io/library/nginx@sha256:${'a'.repeat(64)}`)
+  assert.equal(
+    requestedReference('library/nginx', `sha256:${'a'.repeat(64)}`, 'docker.io'),
+    `docker.io/library/nginx@sha256:${'a'.repeat(64)}`,
+  )
   assert.equal(requestedReference('quay.io/calico/node', 'v3', undefined), 'quay.io/calico/node:v3')
   assert.equal(requestedReference('library/pause', '3.9', undefined), 'library/pause:3.9')
 })
@@ -56,6 +74,9 @@ test('the ledger counts distinct misses and stays bounded', () => {
   for (let i = 0; i < 50; i++) m.record('file', `/f/${i}`)
   m.prune(10)
   assert.equal(m.list().length, 10)
-  assert.ok(m.list().every((r) => r.ref.startsWith('/f/')), 'the least recently seen go first')
+  assert.ok(
+    m.list().every((r) => r.ref.startsWith('/f/')),
+    'the least recently seen go first',
+  )
   db.close()
 })

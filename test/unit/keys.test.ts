@@ -38,10 +38,18 @@ test('which file of a tree is its key', async (t) => {
   assert.equal(await findSigningKey('apt', dir, ['Release.gpg', 'notes.asc']), null, 'a signature or text is no key')
   put('archive-keyring.gpg', BINARY_KEY)
   put('armored-named.gpg', ARMORED_KEY)
-  assert.equal(await findSigningKey('apt', dir, ['Release.gpg', 'archive-keyring.gpg', 'armored-named.gpg']), 'archive-keyring.gpg', 'the format agrees with the name')
+  assert.equal(
+    await findSigningKey('apt', dir, ['Release.gpg', 'archive-keyring.gpg', 'armored-named.gpg']),
+    'archive-keyring.gpg',
+    'the format agrees with the name',
+  )
   put('a key.asc', ARMORED_KEY)
   put('outpost.asc', ARMORED_KEY)
-  assert.equal(await findSigningKey('apt', dir, ['a key.asc', 'outpost.asc', 'zz.gpg']), 'outpost.asc', 'names that need quoting are passed over')
+  assert.equal(
+    await findSigningKey('apt', dir, ['a key.asc', 'outpost.asc', 'zz.gpg']),
+    'outpost.asc',
+    'names that need quoting are passed over',
+  )
 
   put('repodata/repomd.xml.key', ARMORED_KEY)
   assert.equal(await findSigningKey('yum', dir, ['Packages', 'repodata']), 'repodata/repomd.xml.key')

@@ -15,7 +15,12 @@ test('an index goes to its amd64 child only for clients that accept manifests bu
 })
 
 test('the default platform is linux/amd64', () => {
-  const d = (architecture: string, os = 'linux') => ({ mediaType: OCI_MANIFEST, digest: architecture, size: 1, platform: { architecture, os } })
+  const d = (architecture: string, os = 'linux') => ({
+    mediaType: OCI_MANIFEST,
+    digest: architecture,
+    size: 1,
+    platform: { architecture, os },
+  })
   assert.equal(pickDefaultPlatform([d('arm64'), d('amd64', 'windows'), d('amd64')])?.digest, 'amd64')
   assert.equal(pickDefaultPlatform([d('arm64')]), undefined)
 })

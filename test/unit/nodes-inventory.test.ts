@@ -87,8 +87,17 @@ const record = (over: Partial<NodeRecord> & { report: NodeRecord['report'] }): N
 
 const NODES: NodeRecord[] = [
   record({ report: toReport(parsed(EXAMPLE)), ntpOffsetMs: 3.2 }),
-  record({ report: toReport(parsed({ hostname: 'node-2', addresses: ['10.0.0.12', '172.17.0.1'], labels: { disk: 'ssd' } })), clockOffsetMs: -1200 }),
-  record({ report: toReport(parsed({ hostname: 'node-3' })), remoteAddress: '::ffff:10.0.0.13', lastSeenMs: NOW - 7200_000, clockOffsetMs: 700, clockUncertaintyMs: 500 }),
+  record({
+    report: toReport(parsed({ hostname: 'node-2', addresses: ['10.0.0.12', '172.17.0.1'], labels: { disk: 'ssd' } })),
+    clockOffsetMs: -1200,
+  }),
+  record({
+    report: toReport(parsed({ hostname: 'node-3' })),
+    remoteAddress: '::ffff:10.0.0.13',
+    lastSeenMs: NOW - 7200_000,
+    clockOffsetMs: 700,
+    clockUncertaintyMs: 500,
+  }),
 ]
 
 test('flags: skew beyond the threshold (net of uncertainty, or by NTP), stale after the window', () => {
@@ -112,7 +121,10 @@ test('GET /nodes view and plain-text table', () => {
   const lines = text.trimEnd().split('\n')
   assert.match(lines[0]!, /^# 3 node\(s\), 2 flagged; .* SKEW = clock off by more than 500 ms, STALE = no check-in for 3600 s\.$/)
   assert.match(lines[1]!, /^HOSTNAME\s+ADDRESS\s+OS\s+ARCH\s+RUNTIME\s+LAST SEEN\s+CLOCK\s+NTP\s+GROUPS\s+FLAGS$/)
-  assert.match(lines[2]!, /^node-1\s+10\.0\.0\.11\s+debian 12\s+amd64\s+containerd 1\.6\.20\s+5s ago\s+\+3\.0 ms\s+\+3\.2 ms\s+kube_control_plane$/)
+  assert.match(
+    lines[2]!,
+    /^node-1\s+10\.0\.0\.11\s+debian 12\s+amd64\s+containerd 1\.6\.20\s+5s ago\s+\+3\.0 ms\s+\+3\.2 ms\s+kube_control_plane$/,
+  )
   assert.match(lines[3]!, /^node-2\s+10\.0\.0\.12\s+-\s+-\s+-\s+5s ago\s+-1\.20 s\s+-\s+kube_node\s+SKEW$/)
   assert.match(lines[4]!, /^node-3\s+10\.0\.0\.13\s.*2h ago\s+\+700 ms ±500 ms\s+-\s+kube_node\s+STALE$/)
   assert.match(renderNodesText(nodesView([], NOW, T)), /No node has checked in yet/)
@@ -122,7 +134,10 @@ test('GET /nodes view and plain-text table', () => {
 
 test('inventory.ini for kubespray', () => {
   const ini = renderInventoryIni(NODES, NOW, T)
-  const body = ini.split('\n').filter((l) => !l.startsWith('#')).join('\n')
+  const body = ini
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n')
   assert.equal(
     body,
     [
@@ -200,7 +215,10 @@ test('the nodes table: insert, update, first-seen kept', () => {
     assert.equal(first.checkins, 1)
     assert.equal(first.firstSeenMs, 1000)
     assert.equal(first.ntpOffsetMs, 3.2)
-    const second = store.record({ ...report, ntpOffsetMs: undefined, labels: {} }, { receivedMs: 5000, remoteAddress: '10.0.0.11', offset: null })
+    const second = store.record(
+      { ...report, ntpOffsetMs: undefined, labels: {} },
+      { receivedMs: 5000, remoteAddress: '10.0.0.11', offset: null },
+    )
     assert.equal(second.checkins, 2)
     assert.equal(second.firstSeenMs, 1000)
     assert.equal(second.lastSeenMs, 5000)
@@ -208,11 +226,13 @@ test('the nodes table: insert, update, first-seen kept', () => {
     assert.equal(second.ntpOffsetMs, null)
     assert.deepEqual(second.report.labels, {})
     store.record(toReport(parsed({ hostname: 'a-node' })), { receivedMs: 6000, remoteAddress: null, offset: null })
-    assert.deepEqual(store.list().map((n) => n.report.hostname), ['a-node', 'node-1'])
+    assert.deepEqual(
+      store.list().map((n) => n.report.hostname),
+      ['a-node', 'node-1'],
+    )
     // The schema is applied once; a second store over the same database keeps the rows.
     assert.equal(new NodeStore(db).list().length, 2)
   } finally {
     db.close()
   }
 })
-

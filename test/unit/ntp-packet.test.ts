@@ -117,7 +117,17 @@ test('header bits: leap, version, mode', () => {
 const identity = { stratum: 10, refId: encodeRefId('LOCL'), precision: -20, rootDelay: 0, rootDispersion: 0.001 }
 
 test('encode/decode round trip, every field at its offset', () => {
-  const p = request({ poll: -3, precision: -29, rootDelay: 0.5, rootDispersion: 1.25, stratum: 2, refId: encodeRefId('10.1.2.3'), reference: 1n, origin: 2n, receive: 3n })
+  const p = request({
+    poll: -3,
+    precision: -29,
+    rootDelay: 0.5,
+    rootDispersion: 1.25,
+    stratum: 2,
+    refId: encodeRefId('10.1.2.3'),
+    reference: 1n,
+    origin: 2n,
+    receive: 3n,
+  })
   const buf = encodePacket(p)
   assert.equal(buf.readInt8(2), -3)
   assert.equal(buf.readInt8(3), -29)
@@ -139,7 +149,8 @@ test('which datagrams are answered', () => {
   assert.deepEqual(checkRequest(Buffer.concat([ok, Buffer.alloc(1)])), { ok: false, reason: 'length' })
   // A key id + SHA-1 MAC (4 + 20 bytes) keeps the request answerable.
   assert.equal(checkRequest(Buffer.concat([ok, Buffer.alloc(24)])).ok, true)
-  for (const version of [0, 1, 2, 5, 7]) assert.deepEqual(checkRequest(encodePacket(request({ version }))), { ok: false, reason: 'version' })
+  for (const version of [0, 1, 2, 5, 7])
+    assert.deepEqual(checkRequest(encodePacket(request({ version }))), { ok: false, reason: 'version' })
   for (const mode of [0, 1, 2, 4, 5, 6, 7]) assert.deepEqual(checkRequest(encodePacket(request({ mode }))), { ok: false, reason: 'mode' })
 })
 

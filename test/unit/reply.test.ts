@@ -31,7 +31,11 @@ test('text by default: one line, status first', async () => {
   assert.equal(r.type, 'text/plain; charset=utf-8')
   assert.equal(r.body, '404 Outpost has no CA yet\n')
   assert.equal((await get('/file', { 'User-Agent': 'curl/8.5.0', Accept: '*/*' })).body, '404 Outpost has no CA yet\n')
-  assert.equal((await get('/file', { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' })).type, 'text/plain; charset=utf-8', 'browsers get text')
+  assert.equal(
+    (await get('/file', { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' })).type,
+    'text/plain; charset=utf-8',
+    'browsers get text',
+  )
 })
 
 test('JSON when the client asks for it', async () => {

@@ -31,7 +31,9 @@ test('one line per tree, problems and notes under it, a summary', () => {
         url: '/debian/',
         suite: 'bookworm',
         ok: false,
-        problems: [{ kind: 'missing', file: '/debian/dists/bookworm/main/binary-amd64/Packages', detail: 'listed in Release but not present' }],
+        problems: [
+          { kind: 'missing', file: '/debian/dists/bookworm/main/binary-amd64/Packages', detail: 'listed in Release but not present' },
+        ],
         notes: ['something skipped'],
       }),
     ],

@@ -145,34 +145,98 @@ const CASES: Case[] = [
   { name: 'If-None-Match weak hit', headers: { 'if-none-match': `"x", W/${ETAG}` }, status: 304 },
   { name: 'If-None-Match *', headers: { 'if-none-match': '*' }, status: 304 },
   { name: 'If-None-Match on HEAD', method: 'HEAD', headers: { 'if-none-match': ETAG }, status: 304 },
-  { name: 'If-None-Match miss wins over If-Modified-Since', headers: { 'if-none-match': '"x"', 'if-modified-since': LAST_MODIFIED }, status: 200, span: 'all' },
+  {
+    name: 'If-None-Match miss wins over If-Modified-Since',
+    headers: { 'if-none-match': '"x"', 'if-modified-since': LAST_MODIFIED },
+    status: 200,
+    span: 'all',
+  },
   { name: 'If-Modified-Since same second', headers: { 'if-modified-since': LAST_MODIFIED }, status: 304 },
   { name: 'If-Modified-Since earlier', headers: { 'if-modified-since': 'Sun, 31 Dec 2023 23:59:59 GMT' }, status: 200, span: 'all' },
-  { name: 'If-Modified-Since without Last-Modified', undated: true, headers: { 'if-modified-since': LAST_MODIFIED }, status: 200, span: 'all' },
+  {
+    name: 'If-Modified-Since without Last-Modified',
+    undated: true,
+    headers: { 'if-modified-since': LAST_MODIFIED },
+    status: 200,
+    span: 'all',
+  },
   { name: 'If-Match miss', headers: { 'if-match': '"x"' }, status: 412 },
   { name: 'If-Match weak', headers: { 'if-match': `W/${ETAG}` }, status: 412 },
   { name: 'If-Match hit', headers: { 'if-match': ETAG }, status: 200, span: 'all' },
   { name: 'If-Match miss on HEAD', method: 'HEAD', headers: { 'if-match': '"x"' }, status: 412 },
   { name: 'If-Unmodified-Since earlier', headers: { 'if-unmodified-since': 'Sun, 31 Dec 2023 00:00:00 GMT' }, status: 412 },
   { name: 'If-Unmodified-Since later', headers: { 'if-unmodified-since': 'Tue, 02 Jan 2024 00:00:00 GMT' }, status: 200, span: 'all' },
-  { name: 'If-Unmodified-Since without Last-Modified', undated: true, headers: { 'if-unmodified-since': 'Sun, 31 Dec 2023 00:00:00 GMT' }, status: 200, span: 'all' },
+  {
+    name: 'If-Unmodified-Since without Last-Modified',
+    undated: true,
+    headers: { 'if-unmodified-since': 'Sun, 31 Dec 2023 00:00:00 GMT' },
+    status: 200,
+    span: 'all',
+  },
   { name: 'bounded range', headers: { range: 'bytes=0-9' }, status: 206, span: [0, 9], contentRange: (s) => `bytes 0-9/${s}` },
-  { name: 'range past the end is cut', headers: { range: 'bytes=990-99999999' }, status: 206, span: (s) => [990, s - 1], contentRange: (s) => `bytes 990-${s - 1}/${s}` },
-  { name: 'suffix range', headers: { range: 'bytes=-5' }, status: 206, span: (s) => [s - 5, s - 1], contentRange: (s) => `bytes ${s - 5}-${s - 1}/${s}` },
-  { name: 'open-ended range', headers: { range: 'bytes=100-' }, status: 206, span: (s) => [100, s - 1], contentRange: (s) => `bytes 100-${s - 1}/${s}` },
+  {
+    name: 'range past the end is cut',
+    headers: { range: 'bytes=990-99999999' },
+    status: 206,
+    span: (s) => [990, s - 1],
+    contentRange: (s) => `bytes 990-${s - 1}/${s}`,
+  },
+  {
+    name: 'suffix range',
+    headers: { range: 'bytes=-5' },
+    status: 206,
+    span: (s) => [s - 5, s - 1],
+    contentRange: (s) => `bytes ${s - 5}-${s - 1}/${s}`,
+  },
+  {
+    name: 'open-ended range',
+    headers: { range: 'bytes=100-' },
+    status: 206,
+    span: (s) => [100, s - 1],
+    contentRange: (s) => `bytes 100-${s - 1}/${s}`,
+  },
   { name: 'range on HEAD', method: 'HEAD', headers: { range: 'bytes=0-9' }, status: 206, contentRange: (s) => `bytes 0-9/${s}` },
   { name: 'unsatisfiable range', headers: { range: 'bytes=99999999-' }, status: 416, contentRange: (s) => `bytes */${s}` },
   { name: 'zero suffix', headers: { range: 'bytes=-0' }, status: 416, contentRange: (s) => `bytes */${s}` },
-  { name: 'unsatisfiable range on HEAD', method: 'HEAD', headers: { range: 'bytes=99999999-' }, status: 416, contentRange: (s) => `bytes */${s}` },
+  {
+    name: 'unsatisfiable range on HEAD',
+    method: 'HEAD',
+    headers: { range: 'bytes=99999999-' },
+    status: 416,
+    contentRange: (s) => `bytes */${s}`,
+  },
   { name: 'two ranges: the whole', headers: { range: 'bytes=0-1,5-6' }, status: 200, span: 'all' },
   { name: 'not bytes: the whole', headers: { range: 'items=0-1' }, status: 200, span: 'all' },
-  { name: 'If-Range tag hit', headers: { range: 'bytes=0-9', 'if-range': ETAG }, status: 206, span: [0, 9], contentRange: (s) => `bytes 0-9/${s}` },
+  {
+    name: 'If-Range tag hit',
+    headers: { range: 'bytes=0-9', 'if-range': ETAG },
+    status: 206,
+    span: [0, 9],
+    contentRange: (s) => `bytes 0-9/${s}`,
+  },
   { name: 'If-Range stale tag', headers: { range: 'bytes=0-9', 'if-range': '"old"' }, status: 200, span: 'all' },
   { name: 'If-Range weak tag', headers: { range: 'bytes=0-9', 'if-range': `W/${ETAG}` }, status: 200, span: 'all' },
-  { name: 'If-Range date hit', headers: { range: 'bytes=0-9', 'if-range': LAST_MODIFIED }, status: 206, span: [0, 9], contentRange: (s) => `bytes 0-9/${s}` },
+  {
+    name: 'If-Range date hit',
+    headers: { range: 'bytes=0-9', 'if-range': LAST_MODIFIED },
+    status: 206,
+    span: [0, 9],
+    contentRange: (s) => `bytes 0-9/${s}`,
+  },
   { name: 'If-Range other date', headers: { range: 'bytes=0-9', 'if-range': 'Thu, 01 Jan 1970 00:00:00 GMT' }, status: 200, span: 'all' },
-  { name: 'If-Range date without Last-Modified', undated: true, headers: { range: 'bytes=0-9', 'if-range': LAST_MODIFIED }, status: 200, span: 'all' },
-  { name: 'If-Range stale tag with an unsatisfiable range', headers: { range: 'bytes=99999999-', 'if-range': '"old"' }, status: 200, span: 'all' },
+  {
+    name: 'If-Range date without Last-Modified',
+    undated: true,
+    headers: { range: 'bytes=0-9', 'if-range': LAST_MODIFIED },
+    status: 200,
+    span: 'all',
+  },
+  {
+    name: 'If-Range stale tag with an unsatisfiable range',
+    headers: { range: 'bytes=99999999-', 'if-range': '"old"' },
+    status: 200,
+    span: 'all',
+  },
   { name: 'preconditions before the range', headers: { range: 'bytes=99999999-', 'if-none-match': ETAG }, status: 304 },
 ]
 
@@ -223,7 +287,12 @@ for (const kind of ['bytes', 'small file', 'large file'] as const) {
         assert.equal(status, c.status)
         assert.equal(headers['content-range'], contentRange)
         if (c.status === 200 || c.status === 206) {
-          const sentLength = c.status === 206 ? (contentRange ? Number(/-(\d+)\//.exec(contentRange)![1]) - Number(/ (\d+)-/.exec(contentRange)![1]) + 1 : 0) : size
+          const sentLength =
+            c.status === 206
+              ? contentRange
+                ? Number(/-(\d+)\//.exec(contentRange)![1]) - Number(/ (\d+)-/.exec(contentRange)![1]) + 1
+                : 0
+              : size
           assert.equal(headers['content-length'], String(sentLength))
           assert.equal(headers['etag'], ETAG)
           assert.equal(headers['last-modified'], LAST_MODIFIED)
@@ -234,7 +303,7 @@ for (const kind of ['bytes', 'small file', 'large file'] as const) {
           assert.equal(headers['content-length'], undefined)
         }
         const refusal = c.status === 412 ? '412 Precondition Failed\n' : c.status === 416 ? '416\n' : ''
-        assert.deepEqual(body, span ? data.subarray(span[0], span[1] + 1) : Buffer.from(refusal), 'the body, or the answer\'s own')
+        assert.deepEqual(body, span ? data.subarray(span[0], span[1] + 1) : Buffer.from(refusal), "the body, or the answer's own")
         assert.deepEqual(seen.bodies, span ? [length] : [], 'onBody once per body sent, never on HEAD')
 
         if (fake) {
@@ -260,7 +329,11 @@ test('without a Node response (app.request): headers from Hono, bodies as a Resp
     assert.deepEqual(Buffer.from(await answer.arrayBuffer()), data.subarray(1))
     assert.deepEqual(seen.bodies, [data.length - 1])
     if (fake) assert.equal(fake.closed(), 1)
-    const notModified = await sendRepresentation(bareExchange('GET', { 'if-none-match': ETAG }), representation(fake ? fake.file : data), answersFor(seen))
+    const notModified = await sendRepresentation(
+      bareExchange('GET', { 'if-none-match': ETAG }),
+      representation(fake ? fake.file : data),
+      answersFor(seen),
+    )
     assert.equal(notModified.status, 304)
   }
 })
@@ -273,7 +346,10 @@ test('an answer that throws still closes the file; an empty body is sent empty',
       throw new Error(`refused ${range} of ${size}`)
     },
   }
-  await assert.rejects(sendRepresentation(exchange('GET', { range: 'bytes=10-' }, new FakeResponse()), representation(fake.file), answers), /refused bytes=10- of 10/)
+  await assert.rejects(
+    sendRepresentation(exchange('GET', { range: 'bytes=10-' }, new FakeResponse()), representation(fake.file), answers),
+    /refused bytes=10- of 10/,
+  )
   assert.equal(fake.closed(), 1)
 
   const empty = fakeFile(Buffer.alloc(0))
@@ -282,7 +358,11 @@ test('an answer that throws still closes the file; an empty body is sent empty',
   assert.equal(answer.headers.get('content-length'), '0')
   assert.equal((await answer.arrayBuffer()).byteLength, 0)
   assert.equal(empty.closed(), 1)
-  const emptyRange = await sendRepresentation(exchange('GET', { range: 'bytes=-1' }, new FakeResponse()), representation(Buffer.alloc(0)), answersFor({ bodies: [] }))
+  const emptyRange = await sendRepresentation(
+    exchange('GET', { range: 'bytes=-1' }, new FakeResponse()),
+    representation(Buffer.alloc(0)),
+    answersFor({ bodies: [] }),
+  )
   assert.equal(emptyRange.status, 416)
   assert.equal(emptyRange.headers.get('content-range'), 'bytes */0')
 })
@@ -302,9 +382,17 @@ test('ranges: false sends the whole representation whatever Range asks (manifest
   assert.equal(answer.status, 200)
   assert.equal(answer.headers.get('content-range'), null)
   assert.deepEqual(Buffer.from(await answer.arrayBuffer()), data)
-  const unsatisfiable = await sendRepresentation(bareExchange('GET', { range: 'bytes=99999-' }), { ...representation(data), ranges: false }, answersFor(seen))
+  const unsatisfiable = await sendRepresentation(
+    bareExchange('GET', { range: 'bytes=99999-' }),
+    { ...representation(data), ranges: false },
+    answersFor(seen),
+  )
   assert.equal(unsatisfiable.status, 200, 'no 416 where ranges do not apply')
-  const head = await sendRepresentation(bareExchange('HEAD', { range: 'bytes=1-9' }), { ...representation(data), ranges: false }, answersFor(seen))
+  const head = await sendRepresentation(
+    bareExchange('HEAD', { range: 'bytes=1-9' }),
+    { ...representation(data), ranges: false },
+    answersFor(seen),
+  )
   assert.equal(head.status, 200)
   assert.equal(head.headers.get('content-length'), String(data.length))
   assert.deepEqual(seen.bodies, [data.length, data.length])

@@ -16,7 +16,10 @@ const resolver = new NameResolver({
     { src: 'k8s.gcr.io/kube-apiserver', dest: 'library/kube-apiserver' },
     { src: 'docker.io/library/nginx:1.25', dest: 'mirror/nginx:1.25' },
   ],
-  rules: [{ from: 'registry.k8s.io/*', to: 'library/' }, { from: 'quay.io/', to: 'quay/' }],
+  rules: [
+    { from: 'registry.k8s.io/*', to: 'library/' },
+    { from: 'quay.io/', to: 'quay/' },
+  ],
 })
 
 test('images_origin wins, then prefix rules, then the name as it stands', () => {
@@ -28,7 +31,11 @@ test('images_origin wins, then prefix rules, then the name as it stands', () => 
 })
 
 test('the upstream host may lead the path instead of ns', () => {
-  assert.deepEqual(resolver.candidates({ name: 'k8s.gcr.io/kube-apiserver' }), ['library/kube-apiserver', 'kube-apiserver', 'k8s.gcr.io/kube-apiserver'])
+  assert.deepEqual(resolver.candidates({ name: 'k8s.gcr.io/kube-apiserver' }), [
+    'library/kube-apiserver',
+    'kube-apiserver',
+    'k8s.gcr.io/kube-apiserver',
+  ])
   assert.deepEqual(resolver.candidates({ name: 'quay.io/calico/node' }), ['quay/calico/node', 'calico/node', 'quay.io/calico/node'])
 })
 

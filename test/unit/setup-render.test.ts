@@ -28,7 +28,15 @@ const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
 const TREES: SetupTree[] = [
   { kind: 'yum', urlPath: '/centos/7/os/x86_64/' },
   { kind: 'yum', urlPath: '/rocky/9.2/BaseOS/aarch64/os', keyUrl: '/rocky/RPM-GPG-KEY-Rocky-9' },
-  { kind: 'apt', urlPath: '/debian/', suites: [{ name: 'bookworm', components: ['main', 'contrib'] }, { name: 'bookworm-updates', components: ['main', 'contrib'] }], keyUrl: '/debian/outpost.asc' },
+  {
+    kind: 'apt',
+    urlPath: '/debian/',
+    suites: [
+      { name: 'bookworm', components: ['main', 'contrib'] },
+      { name: 'bookworm-updates', components: ['main', 'contrib'] },
+    ],
+    keyUrl: '/debian/outpost.asc',
+  },
   { kind: 'apt', urlPath: '/ubuntu/jammy/', suites: [{ name: 'jammy' }] },
   { kind: 'apt', urlPath: '/files/kubernetes/deb' },
 ]
@@ -68,8 +76,21 @@ test('the context: plain HTTP until there is a CA and an HTTPS listener', () => 
 })
 
 test('registry hosts that get a hosts.toml', () => {
-  assert.deepEqual(registryHostsOf(plain), ['docker.io', 'registry.k8s.io', 'k8s.gcr.io', 'outpost.registry.local', 'outpost.registry.local:8080', '10.0.0.1:8080'])
-  assert.deepEqual(registryHostsOf(secure), ['docker.io', 'registry.k8s.io', 'k8s.gcr.io', 'outpost.registry.local', 'outpost.registry.local:8443'])
+  assert.deepEqual(registryHostsOf(plain), [
+    'docker.io',
+    'registry.k8s.io',
+    'k8s.gcr.io',
+    'outpost.registry.local',
+    'outpost.registry.local:8080',
+    '10.0.0.1:8080',
+  ])
+  assert.deepEqual(registryHostsOf(secure), [
+    'docker.io',
+    'registry.k8s.io',
+    'k8s.gcr.io',
+    'outpost.registry.local',
+    'outpost.registry.local:8443',
+  ])
 })
 
 test('containerd hosts.toml: Outpost as mirror and as server; CA only over HTTPS', () => {
@@ -125,7 +146,11 @@ test('which nodes a tree is for', () => {
   assert.deepEqual(yumMatch(TREES[0]!), { os: 'centos', version: '7', arch: 'x86_64' })
   assert.deepEqual(yumMatch(TREES[1]!), { os: 'rocky', version: '9', arch: 'aarch64' })
   assert.deepEqual(yumMatch({ kind: 'yum', urlPath: '/repos/kubernetes/' }), { os: '*', version: '*', arch: '*' })
-  assert.deepEqual(yumMatch({ kind: 'yum', urlPath: '/x/', os: 'ol', osVersion: '8', arch: 'amd64' }), { os: 'ol', version: '8', arch: 'x86_64' })
+  assert.deepEqual(yumMatch({ kind: 'yum', urlPath: '/x/', os: 'ol', osVersion: '8', arch: 'amd64' }), {
+    os: 'ol',
+    version: '8',
+    arch: 'x86_64',
+  })
   assert.deepEqual(aptMatch(TREES[2]!, 'bookworm-updates'), { os: 'debian', version: 'bookworm', arch: '*' })
   assert.deepEqual(aptMatch(TREES[3]!, 'jammy'), { os: 'ubuntu', version: 'jammy', arch: '*' })
   assert.deepEqual(aptMatch(TREES[4]!, null), { os: '*', version: '*', arch: '*' })
@@ -190,7 +215,10 @@ test('the file list: CA files only with a CA, keys beside their sources, every U
   assert.equal(findSetupFile(p, '/setup/ca.crt'), undefined)
   const s = setupFiles(secure)
   assert.equal(s.filter((f) => f.kind === 'containerd-ca').length, registryHostsOf(secure).length)
-  assert.deepEqual(s.find((f) => f.kind === 'ca-trust'), { ...s.find((f) => f.kind === 'ca-trust')!, url: '/setup/ca.crt', dest: '-' })
+  assert.deepEqual(
+    s.find((f) => f.kind === 'ca-trust'),
+    { ...s.find((f) => f.kind === 'ca-trust')!, url: '/setup/ca.crt', dest: '-' },
+  )
   assert.equal(findSetupFile(s, '/setup/ca.crt')!.render!(), CA)
   assert.ok(s.some((f) => f.kind === 'docker-ca' && f.dest === '/etc/docker/certs.d/outpost.registry.local:8443/ca.crt'))
   const key = s.find((f) => f.kind === 'apt-key')!
@@ -204,7 +232,12 @@ test('the file list: CA files only with a CA, keys beside their sources, every U
       ['/etc/apt/sources.list.d/outpost-files-kubernetes-deb.sources', '*'],
     ],
   )
-  for (const f of s) if (f.render) assert.equal(findSetupFile(s, f.url), s.find((g) => g.url === f.url))
+  for (const f of s)
+    if (f.render)
+      assert.equal(
+        findSetupFile(s, f.url),
+        s.find((g) => g.url === f.url),
+      )
   const index = renderSetupIndex(secure, s)
   assert.match(index, /\/setup\/containerd\/docker\.io\/hosts\.toml {2}→ {2}\/etc\/containerd\/certs\.d\/docker\.io\/hosts\.toml/)
   assert.match(index, /\/setup\/yum\/outpost-centos-7-os-x86_64\.repo .*\[centos 7 x86_64\]/)
@@ -216,8 +249,14 @@ test('bootstrap.sh: carries its address and manifest, and is valid sh', () => {
   assert.match(script, /^OUTPOST_SERVED_URL='http:\/\/10\.0\.0\.1:8080'$/m)
   assert.match(script, /^REGISTRY_DOMAINS='outpost\.registry\.local'$/m)
   assert.match(script, /^NTP_PORT='123'$/m)
-  assert.match(script, /^containerd \/setup\/containerd\/docker\.io\/hosts\.toml \/etc\/containerd\/certs\.d\/docker\.io\/hosts\.toml \* \* \*$/m)
-  assert.match(script, /^yum \/setup\/yum\/outpost-rocky-9\.2-baseos-aarch64-os\.repo \/etc\/yum\.repos\.d\/outpost-rocky-9\.2-baseos-aarch64-os\.repo rocky 9 aarch64$/m)
+  assert.match(
+    script,
+    /^containerd \/setup\/containerd\/docker\.io\/hosts\.toml \/etc\/containerd\/certs\.d\/docker\.io\/hosts\.toml \* \* \*$/m,
+  )
+  assert.match(
+    script,
+    /^yum \/setup\/yum\/outpost-rocky-9\.2-baseos-aarch64-os\.repo \/etc\/yum\.repos\.d\/outpost-rocky-9\.2-baseos-aarch64-os\.repo rocky 9 aarch64$/m,
+  )
   assert.match(script, /^ca-trust \/setup\/ca\.crt - \* \* \*$/m)
   // Shell's own ${…} survived the template; the placeholder did not.
   assert.ok(script.includes('OUTPOST_URL=${OUTPOST_URL:-$OUTPOST_SERVED_URL}'))
@@ -233,9 +272,20 @@ test('bootstrap.sh: carries its address and manifest, and is valid sh', () => {
 
 test('nothing that could break out of quoting reaches bootstrap.sh', () => {
   // Trees with unsafe paths are left out of the set-up altogether.
-  const ctx = buildSetupContext(input({ trees: [{ kind: 'yum', urlPath: "/x'; rm -rf /; '/" }, { kind: 'apt', urlPath: '/d/', suites: [{ name: 'x' }], keyUrl: '/k $(id)' }, TREES[0]!] }))
+  const ctx = buildSetupContext(
+    input({
+      trees: [
+        { kind: 'yum', urlPath: "/x'; rm -rf /; '/" },
+        { kind: 'apt', urlPath: '/d/', suites: [{ name: 'x' }], keyUrl: '/k $(id)' },
+        TREES[0]!,
+      ],
+    }),
+  )
   const files = setupFiles(ctx)
-  assert.deepEqual(files.filter((f) => f.kind === 'yum' || f.kind.startsWith('apt')).map((f) => f.url), ['/setup/yum/outpost-centos-7-os-x86_64.repo'])
+  assert.deepEqual(
+    files.filter((f) => f.kind === 'yum' || f.kind.startsWith('apt')).map((f) => f.url),
+    ['/setup/yum/outpost-centos-7-os-x86_64.repo'],
+  )
   assert.ok(!renderBootstrap(ctx, files).includes('rm -rf /;'))
   // And the script renderer checks every manifest field itself.
   const bad = [{ ...files[0]!, dest: '/etc/x y' }]

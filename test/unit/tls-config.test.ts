@@ -45,7 +45,10 @@ test('tls keys from the file (paths relative to it), the environment and flags',
 
 test('tls rules: pairs, numbers, names', () => {
   const bad = (flags: Record<string, unknown>, words: RegExp) =>
-    assert.throws(() => loadConfig({ env: {}, noDefaultFile: true, flags: { tls: flags } }), (e: Error) => e instanceof ConfigError && words.test(e.message))
+    assert.throws(
+      () => loadConfig({ env: {}, noDefaultFile: true, flags: { tls: flags } }),
+      (e: Error) => e instanceof ConfigError && words.test(e.message),
+    )
   bad({ cert: '/a.crt' }, /tls.key: tls.cert and tls.key go together/)
   bad({ key: '/a.key' }, /tls.cert: tls.cert and tls.key go together/)
   bad({ ca: '/ca.pem' }, /tls.ca: is for an operator-supplied/)

@@ -17,13 +17,10 @@ test('canonical IPs and SAN text', () => {
 })
 
 test("Node's subjectAltName text", () => {
-  assert.deepEqual(parseSubjectAltName('DNS:a.local, DNS:vm, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, IP Address:FD00:0:0:0:0:0:0:2'), [
-    'DNS:a.local',
-    'DNS:vm',
-    'IP:127.0.0.1',
-    'IP:::1',
-    'IP:fd00::2',
-  ])
+  assert.deepEqual(
+    parseSubjectAltName('DNS:a.local, DNS:vm, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, IP Address:FD00:0:0:0:0:0:0:2'),
+    ['DNS:a.local', 'DNS:vm', 'IP:127.0.0.1', 'IP:::1', 'IP:fd00::2'],
+  )
   assert.deepEqual(parseSubjectAltName('email:a@b.c, DNS:x.local, URI:"https://a,b"'), ['DNS:x.local'])
   assert.deepEqual(parseSubjectAltName(undefined), [])
 })

@@ -1,6 +1,17 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chownSync, mkdirSync, mkdtempSync, rmSync, statSync, readdirSync, readFileSync, writeFileSync, existsSync, unlinkSync } from 'node:fs'
+import {
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  existsSync,
+  unlinkSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { X509Certificate } from 'node:crypto'
@@ -116,20 +127,35 @@ test('re-issue on start: soon-expiring, expired, changed domains, new address, l
   const cases: Array<[string, () => Promise<void>, TlsSettings, string]> = [
     [
       'soon',
-      async () => writeCertAndKey(p.serverCert, p.serverKey, await createServerCert({ sans, days: 10, backdateHours: 0, now: new Date(), ca })),
+      async () =>
+        writeCertAndKey(p.serverCert, p.serverKey, await createServerCert({ sans, days: 10, backdateHours: 0, now: new Date(), ca })),
       s,
       'expires-soon',
     ],
     [
       'expired',
       async () =>
-        writeCertAndKey(p.serverCert, p.serverKey, await createServerCert({ sans, days: 5, backdateHours: 0, now: new Date(Date.now() - 10 * DAY), ca })),
+        writeCertAndKey(
+          p.serverCert,
+          p.serverKey,
+          await createServerCert({ sans, days: 5, backdateHours: 0, now: new Date(Date.now() - 10 * DAY), ca }),
+        ),
       s,
       'expired',
     ],
     ['domains', async () => {}, { ...s, domains: ['outpost.registry.local', 'registry.example.internal'] }, 'names'],
-    ['address', async () => {}, { ...s, domains: ['outpost.registry.local', 'registry.example.internal'], addresses: ['192.0.2.2', '198.51.100.7'] }, 'names'],
-    ['lost key', async () => unlinkSync(p.serverKey), { ...s, domains: ['outpost.registry.local', 'registry.example.internal'], addresses: ['198.51.100.7'] }, 'key-mismatch'],
+    [
+      'address',
+      async () => {},
+      { ...s, domains: ['outpost.registry.local', 'registry.example.internal'], addresses: ['192.0.2.2', '198.51.100.7'] },
+      'names',
+    ],
+    [
+      'lost key',
+      async () => unlinkSync(p.serverKey),
+      { ...s, domains: ['outpost.registry.local', 'registry.example.internal'], addresses: ['198.51.100.7'] },
+      'key-mismatch',
+    ],
   ]
   for (const [label, arrange, st, want] of cases) {
     await arrange()
@@ -172,7 +198,10 @@ test('files that cannot be read or written stop start-up with a TlsError naming 
   await assert.rejects(ensureGenerated(settings(dir)), (err: Error) => err instanceof TlsError && err.message.includes(p.caKey))
   const blocked = join(dir, 'blocked')
   writeFileSync(blocked, 'a file where the data dir should be')
-  await assert.rejects(ensureGenerated(settings(blocked)), (err: Error) => err instanceof TlsError && /cannot (read|write) .*blocked/.test(err.message))
+  await assert.rejects(
+    ensureGenerated(settings(blocked)),
+    (err: Error) => err instanceof TlsError && /cannot (read|write) .*blocked/.test(err.message),
+  )
 })
 
 test('an orphan ca.key (crash before ca.crt) is overwritten: no node can trust a CA it never saw', async (t) => {
@@ -237,7 +266,11 @@ test('operator-supplied certificate: used as is; key must match; expiry and name
   const stranger = await createCa({ commonName: 'Other CA', days: 10, backdateHours: 0, now })
   writeFileSync(join(dir, 'stranger.pem'), stranger.cert)
   const log2 = recorder()
-  loadOperator(settings(dir, { domains: ['registry.corp.example'], operator: { ...op, ca: join(dir, 'stranger.pem') } }), log2, new Date(now.getTime() + 25 * DAY))
+  loadOperator(
+    settings(dir, { domains: ['registry.corp.example'], operator: { ...op, ca: join(dir, 'stranger.pem') } }),
+    log2,
+    new Date(now.getTime() + 25 * DAY),
+  )
   assert.deepEqual(log2.lines.map((l) => l.msg).sort(), [
     'the operator-supplied certificate has expired: clients will reject it',
     'tls.ca expires soon or has expired; nodes need its successor before then',

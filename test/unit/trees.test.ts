@@ -69,13 +69,10 @@ test('a corrupted package and a missing index file are both named', async (t) =>
   rmSync(join(base, 'deb', 'dists', 'bookworm', 'main', 'binary-amd64', 'Packages.gz'))
   const [debReport, elReport] = await checkTrees([{ prefix: '/repos', path: base }])
   assert.equal(elReport!.ok, false)
-  assert.deepEqual(
-    elReport!.problems.map((p) => [p.kind, p.file]).sort(),
-    [
-      ['missing', `/repos/el/${yum.filelistsHref}`],
-      ['size', `/repos/el/${yum.packages[0]}`],
-    ],
-  )
+  assert.deepEqual(elReport!.problems.map((p) => [p.kind, p.file]).sort(), [
+    ['missing', `/repos/el/${yum.filelistsHref}`],
+    ['size', `/repos/el/${yum.packages[0]}`],
+  ])
   assert.match(elReport!.problems.find((p) => p.kind === 'size')!.detail, /10 bytes, .*primary\.xml\.gz lists \d+/)
   assert.equal(debReport!.ok, false)
   assert.deepEqual(
@@ -96,7 +93,10 @@ test('same-size corruption needs a full check; a corrupted index is always caugh
   }
   flip(join(base, 'el', yum.packages[1]!))
   flip(join(base, 'deb', apt.packages[0]!))
-  assert.ok((await checkTrees([{ prefix: '/', path: base }])).every((r) => r.ok), 'sizes still match')
+  assert.ok(
+    (await checkTrees([{ prefix: '/', path: base }])).every((r) => r.ok),
+    'sizes still match',
+  )
   const full = await checkTrees([{ prefix: '/', path: base }], { full: true })
   assert.deepEqual(
     full.flatMap((r) => r.problems.map((p) => [p.kind, p.file])),
@@ -107,7 +107,10 @@ test('same-size corruption needs a full check; a corrupted index is always caugh
   )
   appendFileSync(join(base, 'deb', 'dists', 'bookworm', 'main', 'binary-amd64', 'Packages'), '\n')
   const again = await checkTrees([{ prefix: '/', path: base }])
-  assert.deepEqual(again[0]!.problems.map((p) => [p.kind, p.file]), [['size', '/deb/dists/bookworm/main/binary-amd64/Packages']])
+  assert.deepEqual(
+    again[0]!.problems.map((p) => [p.kind, p.file]),
+    [['size', '/deb/dists/bookworm/main/binary-amd64/Packages']],
+  )
 })
 
 test('a partial mirror (an architecture left out) is a note, not a problem', async (t) => {
@@ -133,9 +136,15 @@ test('a package reached through a symlink out of the root is a problem; inside i
   rmSync(inside)
   symlinkSync('../../shared.rpm', inside)
   const [r] = await checkTrees([{ prefix: '/', path: root }])
-  assert.deepEqual(r!.problems.map((p) => [p.kind, p.file]), [['outside', `/el/${yum.packages[0]}`]])
+  assert.deepEqual(
+    r!.problems.map((p) => [p.kind, p.file]),
+    [['outside', `/el/${yum.packages[0]}`]],
+  )
   const [never] = await checkTrees([{ prefix: '/', path: root }], { symlinks: 'never' })
-  assert.deepEqual(never!.problems.map((p) => p.kind), ['outside', 'outside'])
+  assert.deepEqual(
+    never!.problems.map((p) => p.kind),
+    ['outside', 'outside'],
+  )
 })
 
 test('PackageTrees keeps the latest reports and joins a running check', async (t) => {

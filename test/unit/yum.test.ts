@@ -64,7 +64,11 @@ test('repomd.xml: every data entry, checksums as hex strings, xml:base kept', ()
     size: 667,
     openSize: 2089,
   })
-  assert.deepEqual(entries[1]!.checksum, { algorithm: 'sha1', value: '1e50a3f1b2c3d4e5f60718293a4b5c6d7e8f9012' }, '"sha" is SHA-1; "1e50…" stays a string')
+  assert.deepEqual(
+    entries[1]!.checksum,
+    { algorithm: 'sha1', value: '1e50a3f1b2c3d4e5f60718293a4b5c6d7e8f9012' },
+    '"sha" is SHA-1; "1e50…" stays a string',
+  )
   assert.equal(entries[1]!.base, 'http://mirror.example/repo/')
   assert.equal(entries[1]!.openSize, null)
 })
@@ -107,5 +111,6 @@ test('checksums: known algorithms, hex of the right length', () => {
 test('index decompression: plain and gzip; others are reported as unreadable', () => {
   assert.equal(decompressIndex('x-primary.xml.gz', gzipSync('<a/>'))!.toString(), '<a/>')
   assert.equal(decompressIndex('x-primary.xml', Buffer.from('<a/>'))!.toString(), '<a/>')
-  for (const n of ['p.xml.zst', 'p.xml.xz', 'p.xml.bz2', 'p.xml.zck', 'Packages.xz']) assert.equal(decompressIndex(n, Buffer.alloc(1)), null, n)
+  for (const n of ['p.xml.zst', 'p.xml.xz', 'p.xml.bz2', 'p.xml.zck', 'Packages.xz'])
+    assert.equal(decompressIndex(n, Buffer.alloc(1)), null, n)
 })

@@ -67,15 +67,19 @@ type Compression = 'none' | 'gzip'
 
 const compressionOf = (head: Buffer, file: string, entry: string): Compression => {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip'
-  const other =
-    head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))
-      ? 'zstd'
-      : head.subarray(0, 3).toString('latin1') === 'BZh'
-        ? 'bzip2'
-        : head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))
-          ? 'xz'
-          : undefined
-  if (other) throw new ImportError(file, entry, `a ${other}-compressed layer: only uncompressed and gzip layers can be imported from a docker-archive`)
+  const other = head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))
+    ? 'zstd'
+    : head.subarray(0, 3).toString('latin1') === 'BZh'
+      ? 'bzip2'
+      : head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))
+        ? 'xz'
+        : undefined
+  if (other)
+    throw new ImportError(
+      file,
+      entry,
+      `a ${other}-compressed layer: only uncompressed and gzip layers can be imported from a docker-archive`,
+    )
   return 'none'
 }
 
@@ -93,7 +97,11 @@ const legacyImage = async (builder: SourceBuilder, item: ManifestItem, i: number
   const rootfs = isObject(config) && isObject(config.rootfs) ? config.rootfs : undefined
   const diffIds = rootfs && Array.isArray(rootfs.diff_ids) ? (rootfs.diff_ids as unknown[]) : undefined
   if (diffIds && diffIds.length !== item.Layers.length) {
-    throw new ImportError(file, 'manifest.json', `[${i}]: ${item.Layers.length} layers, but the config ${item.Config} lists ${diffIds.length} diff_ids`)
+    throw new ImportError(
+      file,
+      'manifest.json',
+      `[${i}]: ${item.Layers.length} layers, but the config ${item.Config} lists ${diffIds.length} diff_ids`,
+    )
   }
   builder.setBlob(configDigest, item.Config, configBytes.length)
 
@@ -140,7 +148,10 @@ const legacyImage = async (builder: SourceBuilder, item: ManifestItem, i: number
       layers: layers.map((l) => ({ mediaType: l.mediaType, size: l.size, digest: l.digest })),
     }),
   )
-  const blobs = [{ digest: configDigest, size: configBytes.length, mediaType: DOCKER_CONFIG }, ...layers.filter((l, k) => layers.findIndex((m) => m.digest === l.digest) === k)]
+  const blobs = [
+    { digest: configDigest, size: configBytes.length, mediaType: DOCKER_CONFIG },
+    ...layers.filter((l, k) => layers.findIndex((m) => m.digest === l.digest) === k),
+  ]
   return {
     refs: refsOf(item, file, i),
     manifest: { digest: digestOf(manifest), mediaType: DOCKER_MANIFEST, bytes: manifest },

@@ -72,7 +72,9 @@ const unique = <T>(items: T[], key: (t: T) => string): T[] => {
 
 const describeMissing = (image: SourceImage): string =>
   image.missing
-    .map((d) => (d.platform ? `${d.platform.os}/${d.platform.architecture}${d.platform.variant ? `/${d.platform.variant}` : ''}` : d.digest))
+    .map((d) =>
+      d.platform ? `${d.platform.os}/${d.platform.architecture}${d.platform.variant ? `/${d.platform.variant}` : ''}` : d.digest,
+    )
     .join(', ')
 
 /**
@@ -85,12 +87,21 @@ export const planTargets = (sources: readonly ImageSource[], options: ImportOpti
   const all = sources.flatMap((source) => source.images.map((image) => ({ source, image })))
   const { name, tag } = options
   if (name !== undefined && !isValidName(name)) {
-    throw new ImportError(sources[0]?.path ?? '', undefined, `--name ${JSON.stringify(name)} is not a valid repository name (lower-case path components: library/busybox)`)
+    throw new ImportError(
+      sources[0]?.path ?? '',
+      undefined,
+      `--name ${JSON.stringify(name)} is not a valid repository name (lower-case path components: library/busybox)`,
+    )
   }
-  if (tag !== undefined && !isValidTag(tag)) throw new ImportError(sources[0]?.path ?? '', undefined, `--tag ${JSON.stringify(tag)} is not a valid tag`)
+  if (tag !== undefined && !isValidTag(tag))
+    throw new ImportError(sources[0]?.path ?? '', undefined, `--tag ${JSON.stringify(tag)} is not a valid tag`)
   if (tag !== undefined && all.length !== 1) {
     const where = sources.length === 1 ? sources[0]!.path : sources.map((s) => s.path).join(', ')
-    throw new ImportError(where, undefined, `--tag names a single image, and there are ${all.length}: import them one source at a time or without --tag`)
+    throw new ImportError(
+      where,
+      undefined,
+      `--tag names a single image, and there are ${all.length}: import them one source at a time or without --tag`,
+    )
   }
   const planned: Planned[] = []
   const claimed = new Map<string, { digest: string; path: string; where: string }>()
@@ -102,8 +113,14 @@ export const planTargets = (sources: readonly ImageSource[], options: ImportOpti
           'save the image with all its platforms, or only the one wanted',
       )
     }
-    const names = unique(image.refs.flatMap((r) => (r.name === undefined ? [] : [r.name])), (n) => n)
-    const tags = unique(image.refs.flatMap((r) => (r.tag === undefined ? [] : [r.tag])), (t) => t)
+    const names = unique(
+      image.refs.flatMap((r) => (r.name === undefined ? [] : [r.name])),
+      (n) => n,
+    )
+    const tags = unique(
+      image.refs.flatMap((r) => (r.tag === undefined ? [] : [r.tag])),
+      (t) => t,
+    )
     let targets: ImportTarget[]
     if (name !== undefined || tag !== undefined) {
       const repos = name !== undefined ? [name] : names
@@ -230,7 +247,15 @@ export async function* importPaths(paths: readonly string[], sink: ImageSink, op
             }
           }
           const digest = image.manifest.digest
-          yield { name: t.name, tag: t.tag, digest, mediaType: image.manifest.mediaType, path: source.path, line: `${t.name}:${t.tag} ${digest}`, written }
+          yield {
+            name: t.name,
+            tag: t.tag,
+            digest,
+            mediaType: image.manifest.mediaType,
+            path: source.path,
+            line: `${t.name}:${t.tag} ${digest}`,
+            written,
+          }
         }
       }
     }

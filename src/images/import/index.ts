@@ -9,7 +9,15 @@
  * each yielded `line`, drives a progress bar from `onProgress`, and prints
  * an `ImportError`'s message (it names the file and the entry) on failure.
  */
-export { importPaths, planTargets, openSources, type ImportOptions, type ImportProgress, type ImportedImage, type ImportTarget } from './import-paths.js'
+export {
+  importPaths,
+  planTargets,
+  openSources,
+  type ImportOptions,
+  type ImportProgress,
+  type ImportedImage,
+  type ImportTarget,
+} from './import-paths.js'
 export { openSource } from './open.js'
 export { MemorySink, type ImageSink, type StoredManifest } from './sink.js'
 export { WriterSink, type SinkTarget, type WriterSinkOptions } from './writer-sink.js'

@@ -37,13 +37,21 @@ const firstBytes = async (path: string): Promise<Buffer> => {
 const kindOfFolder = async (dir: DirContainer): Promise<SourceKind> => {
   if ((await dir.size('oci-layout')) !== undefined) return 'oci-layout'
   if ((await dir.size('manifest.json')) !== undefined && (await dir.size('version')) !== undefined) return 'skopeo-dir'
-  throw new ImportError(dir.path, undefined, 'not an image folder: expected an OCI image layout (oci-layout, index.json, blobs/) or a skopeo dir: copy (manifest.json, version)')
+  throw new ImportError(
+    dir.path,
+    undefined,
+    'not an image folder: expected an OCI image layout (oci-layout, index.json, blobs/) or a skopeo dir: copy (manifest.json, version)',
+  )
 }
 
 const kindOfArchive = async (tar: TarContainer): Promise<SourceKind> => {
   if ((await tar.size('manifest.json')) !== undefined) return 'docker-archive'
   if ((await tar.size('oci-layout')) !== undefined && (await tar.size('index.json')) !== undefined) return 'oci-archive'
-  throw new ImportError(tar.path, undefined, 'not an image archive: expected manifest.json (docker save) or oci-layout and index.json (oci-archive) at its top')
+  throw new ImportError(
+    tar.path,
+    undefined,
+    'not an image archive: expected manifest.json (docker save) or oci-layout and index.json (oci-archive) at its top',
+  )
 }
 
 /** Opens and reads a source; every manifest is read and checked, every blob found. Close it when done. */

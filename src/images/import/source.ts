@@ -81,7 +81,14 @@ export const parseJson = (bytes: Buffer, file: string, entry: string): unknown =
 
 /** A descriptor from JSON, checked: a registered digest, a size, a media type. */
 export const descriptorAt = (v: unknown, file: string, entry: string, what: string): Descriptor => {
-  if (!isObject(v) || typeof v.digest !== 'string' || !parseDigest(v.digest) || typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) {
+  if (
+    !isObject(v) ||
+    typeof v.digest !== 'string' ||
+    !parseDigest(v.digest) ||
+    typeof v.size !== 'number' ||
+    !Number.isSafeInteger(v.size) ||
+    v.size < 0
+  ) {
     throw new ImportError(file, entry, `${what} is not a valid descriptor`)
   }
   return { ...(v as object), mediaType: typeof v.mediaType === 'string' ? v.mediaType : '' } as Descriptor
@@ -140,7 +147,13 @@ export class SourceBuilder {
    * Walks a manifest (and, for an index, its children) and returns the image
    * it describes. `mediaType` is the pointing descriptor's, when one points.
    */
-  async collect(bytes: Buffer, entry: string, locate: Locator, mediaType: string | undefined, where: string): Promise<Omit<SourceImage, 'refs'>> {
+  async collect(
+    bytes: Buffer,
+    entry: string,
+    locate: Locator,
+    mediaType: string | undefined,
+    where: string,
+  ): Promise<Omit<SourceImage, 'refs'>> {
     const children: ManifestBlob[] = []
     const missing: Descriptor[] = []
     const blobs = new Map<string, BlobRef>()
@@ -175,7 +188,8 @@ export class SourceBuilder {
           if (blobs.has(d.digest)) continue
           const blobEntry = locate.blob(d.digest)
           // A non-distributable layer (with `urls`) may be left out of a source; clients fetch it from its URL.
-          if ((await this.container.size(blobEntry)) === undefined && isObject(raw) && Array.isArray(raw.urls) && raw.urls.length > 0) continue
+          if ((await this.container.size(blobEntry)) === undefined && isObject(raw) && Array.isArray(raw.urls) && raw.urls.length > 0)
+            continue
           const ref = { digest: d.digest, size: d.size, mediaType: d.mediaType }
           await this.addBlob(ref, blobEntry, `${self} (${what})`)
           blobs.set(d.digest, ref)
@@ -208,4 +222,3 @@ export class SourceBuilder {
     }
   }
 }
-

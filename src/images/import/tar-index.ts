@@ -48,7 +48,11 @@ const isZeroBlock = (b: Buffer): boolean => {
 
 /** Header checksum: the sum of all bytes with the checksum field read as spaces (POSIX; some writers sum signed bytes). */
 const checksumOk = (b: Buffer): boolean => {
-  const field = b.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').trim()
+  const field = b
+    .subarray(148, 156)
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .trim()
   if (!/^[0-7]+$/.test(field)) return false
   const stored = parseInt(field, 8)
   let unsigned = 8 * 32
@@ -229,7 +233,11 @@ const indexEntries = async (path: string, handle: FileHandle, fileSize: number):
     }
     if (isZeroBlock(header)) return entries
     if (!checksumOk(header)) {
-      throw new ImportError(path, pos === 0 ? undefined : where(), pos === 0 ? 'not a tar archive' : 'corrupt tar header (checksum mismatch)')
+      throw new ImportError(
+        path,
+        pos === 0 ? undefined : where(),
+        pos === 0 ? 'not a tar archive' : 'corrupt tar header (checksum mismatch)',
+      )
     }
     const flag = String.fromCharCode(header[156]!)
     const headerSize = numeric(header, 124, 12)

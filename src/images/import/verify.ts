@@ -31,7 +31,8 @@ export const checkBytes = (bytes: Uint8Array, expected: Expected, file: string, 
   if (!parsed) throw new ImportError(file, entry, `unsupported digest ${JSON.stringify(expected.digest)}`)
   if (bytes.length !== expected.size) throw new ImportError(file, entry, `${bytes.length} bytes, expected ${expected.size}`)
   const actual = digestOf(bytes, parsed.algorithm)
-  if (actual !== expected.digest) throw new ImportError(file, entry, `content does not match its digest ${expected.digest} (it hashes to ${actual})`)
+  if (actual !== expected.digest)
+    throw new ImportError(file, entry, `content does not match its digest ${expected.digest} (it hashes to ${actual})`)
 }
 
 class Verifier extends Transform {
@@ -79,7 +80,9 @@ class Verifier extends Transform {
  */
 export const verified = (source: Readable, expected: Expected, file: string, entry: string): Readable => {
   const verifier = new Verifier(expected, file, entry)
-  source.on('error', (err) => verifier.destroy(err instanceof ImportError ? err : new ImportError(file, entry, `cannot read: ${messageOf(err)}`)))
+  source.on('error', (err) =>
+    verifier.destroy(err instanceof ImportError ? err : new ImportError(file, entry, `cannot read: ${messageOf(err)}`)),
+  )
   verifier.on('close', () => source.destroy())
   return source.pipe(verifier)
 }

@@ -125,7 +125,8 @@ export class CachedStore implements ImageStore {
    */
   forget(name: string): void {
     // Keys are `<letter>:<name>` followed by nothing, `:<tag>` or `@<digest>`.
-    const about = (key: string): boolean => key.startsWith(name, 2) && (key.length === name.length + 2 || ':@'.includes(key[name.length + 2]!))
+    const about = (key: string): boolean =>
+      key.startsWith(name, 2) && (key.length === name.length + 2 || ':@'.includes(key[name.length + 2]!))
     this.repos.clear()
     this.lookups.forget(about)
     this.links.forget(about)
@@ -148,11 +149,19 @@ export class CachedStore implements ImageStore {
   }
 
   hasManifest(name: string, digest: Digest): Promise<boolean> {
-    return this.links.through(`h:${name}@${digest.value}`, () => this.inner.hasManifest(name, digest), (v) => v === true) as Promise<boolean>
+    return this.links.through(
+      `h:${name}@${digest.value}`,
+      () => this.inner.hasManifest(name, digest),
+      (v) => v === true,
+    ) as Promise<boolean>
   }
 
   private linksBlob(name: string, digest: Digest): Promise<boolean> {
-    return this.links.through(`b:${name}@${digest.value}`, () => this.inner.linksBlob(name, digest), (v) => v === true) as Promise<boolean>
+    return this.links.through(
+      `b:${name}@${digest.value}`,
+      () => this.inner.linksBlob(name, digest),
+      (v) => v === true,
+    ) as Promise<boolean>
   }
 
   stat(name: string, digest: Digest): Promise<BlobStat | null> {

@@ -26,7 +26,13 @@ export type {
 export { Registry2Store } from './registry2.js'
 export { OciLayoutStore } from './oci-layout.js'
 export { CachedStore, TtlCache, DEFAULT_TTLS, type CacheTtls } from './cached.js'
-export { Registry2WritableStore, referencesOf, type WriteStep, type Registry2WriterOptions, type ManifestReferences } from './registry2-writer.js'
+export {
+  Registry2WritableStore,
+  referencesOf,
+  type WriteStep,
+  type Registry2WriterOptions,
+  type ManifestReferences,
+} from './registry2-writer.js'
 export { ImageWriteError, isWriteError, type ImageWriteErrorKind } from './write-errors.js'
 export { RepositoryView } from './view.js'
 export { PushTarget } from './push.js'

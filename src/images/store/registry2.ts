@@ -81,7 +81,10 @@ export class Registry2Store extends FileContent implements DiskStore {
     if (!(await this.hasRepository(name))) return null
     try {
       const entries = await readdir(this.path({ kind: 'tags', name }), { withFileTypes: true })
-      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort()
+      return entries
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort()
     } catch (err) {
       if (isMissing(err)) return []
       throw err

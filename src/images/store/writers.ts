@@ -110,6 +110,9 @@ export class OciLayoutWriter {
       size: blob.size,
       ...(refName ? { annotations: { [REF_NAME]: refName } } : {}),
     })
-    writeAtomic(ociPathFor(this.root, { kind: 'index' }), JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: this.entries }, null, 2))
+    writeAtomic(
+      ociPathFor(this.root, { kind: 'index' }),
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: this.entries }, null, 2),
+    )
   }
 }

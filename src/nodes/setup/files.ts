@@ -23,17 +23,7 @@ import {
 } from './repos.js'
 
 export type SetupKind =
-  | 'ca-trust'
-  | 'containerd'
-  | 'containerd-ca'
-  | 'containers'
-  | 'docker'
-  | 'docker-ca'
-  | 'yum'
-  | 'apt'
-  | 'apt-key'
-  | 'chrony'
-  | 'timesyncd'
+  'ca-trust' | 'containerd' | 'containerd-ca' | 'containers' | 'docker' | 'docker-ca' | 'yum' | 'apt' | 'apt-key' | 'chrony' | 'timesyncd'
 
 export interface SetupFile {
   kind: SetupKind
@@ -63,18 +53,46 @@ export const setupFiles = (ctx: SetupContext): SetupFile[] => {
   }
   caFile('ca-trust', '-')
   for (const host of registryHostsOf(ctx)) {
-    files.push({ kind: 'containerd', url: `/setup/containerd/${host}/hosts.toml`, dest: `${CONTAINERD_CERTS_D}/${host}/hosts.toml`, match: ANY, contentType: TEXT, render: () => renderHostsToml(ctx, host) })
+    files.push({
+      kind: 'containerd',
+      url: `/setup/containerd/${host}/hosts.toml`,
+      dest: `${CONTAINERD_CERTS_D}/${host}/hosts.toml`,
+      match: ANY,
+      contentType: TEXT,
+      render: () => renderHostsToml(ctx, host),
+    })
     if (ctx.registry.secure) caFile('containerd-ca', `${CONTAINERD_CERTS_D}/${host}/ca.crt`)
   }
-  files.push({ kind: 'containers', url: '/setup/containers/registries.conf', dest: CONTAINERS_DROP_IN, match: ANY, contentType: TEXT, render: () => renderRegistriesConf(ctx) })
-  files.push({ kind: 'docker', url: '/setup/docker/daemon.json', dest: DOCKER_DAEMON_JSON, match: ANY, contentType: 'application/json', render: () => renderDaemonJson(ctx) })
+  files.push({
+    kind: 'containers',
+    url: '/setup/containers/registries.conf',
+    dest: CONTAINERS_DROP_IN,
+    match: ANY,
+    contentType: TEXT,
+    render: () => renderRegistriesConf(ctx),
+  })
+  files.push({
+    kind: 'docker',
+    url: '/setup/docker/daemon.json',
+    dest: DOCKER_DAEMON_JSON,
+    match: ANY,
+    contentType: 'application/json',
+    render: () => renderDaemonJson(ctx),
+  })
   if (ctx.registry.secure) caFile('docker-ca', `/etc/docker/certs.d/${ctx.registry.hostPort}/ca.crt`)
   const trees = ctx.trees.filter(safeTree)
   const slugs = treeSlugs(trees)
   trees.forEach((tree, i) => {
     const slug = slugs[i]!
     if (tree.kind === 'yum') {
-      files.push({ kind: 'yum', url: `/setup/yum/outpost-${slug}.repo`, dest: `${YUM_REPOS_DIR}/outpost-${slug}.repo`, match: yumMatch(tree), contentType: TEXT, render: () => renderYumRepo(ctx, tree, slug) })
+      files.push({
+        kind: 'yum',
+        url: `/setup/yum/outpost-${slug}.repo`,
+        dest: `${YUM_REPOS_DIR}/outpost-${slug}.repo`,
+        match: yumMatch(tree),
+        contentType: TEXT,
+        render: () => renderYumRepo(ctx, tree, slug),
+      })
       return
     }
     const key = aptKeyDest(tree, slug)
@@ -82,18 +100,34 @@ export const setupFiles = (ctx: SetupContext): SetupFile[] => {
       const name = aptSourcesName(slug, suite)
       const match = aptMatch(tree, suite)
       if (key && tree.keyUrl) files.push({ kind: 'apt-key', url: tree.keyUrl, dest: key, match, contentType: 'application/octet-stream' })
-      files.push({ kind: 'apt', url: `/setup/apt/${name}.sources`, dest: `${APT_SOURCES_DIR}/${name}.sources`, match, contentType: TEXT, render: () => renderAptSources(ctx, tree, slug, suite) })
+      files.push({
+        kind: 'apt',
+        url: `/setup/apt/${name}.sources`,
+        dest: `${APT_SOURCES_DIR}/${name}.sources`,
+        match,
+        contentType: TEXT,
+        render: () => renderAptSources(ctx, tree, slug, suite),
+      })
     }
   })
   const chrony = renderChronyConf(ctx)
   if (chrony) files.push({ kind: 'chrony', url: '/setup/chrony.conf', dest: '-', match: ANY, contentType: TEXT, render: () => chrony })
   const timesyncd = renderTimesyncdConf(ctx)
-  if (timesyncd) files.push({ kind: 'timesyncd', url: '/setup/timesyncd.conf', dest: TIMESYNCD_DROP_IN, match: ANY, contentType: TEXT, render: () => timesyncd })
+  if (timesyncd)
+    files.push({
+      kind: 'timesyncd',
+      url: '/setup/timesyncd.conf',
+      dest: TIMESYNCD_DROP_IN,
+      match: ANY,
+      contentType: TEXT,
+      render: () => timesyncd,
+    })
   return files
 }
 
 /** The file served at a URL path, if any. */
-export const findSetupFile = (files: readonly SetupFile[], url: string): SetupFile | undefined => files.find((f) => f.url === url && f.render)
+export const findSetupFile = (files: readonly SetupFile[], url: string): SetupFile | undefined =>
+  files.find((f) => f.url === url && f.render)
 
 /** `/setup/` as text: what is there and where it goes. */
 export const renderSetupIndex = (ctx: SetupContext, files: readonly SetupFile[]): string => {
@@ -109,8 +143,17 @@ export const renderSetupIndex = (ctx: SetupContext, files: readonly SetupFile[])
   ]
   const seen = new Set<string>()
   for (const f of files) {
-    const where = f.dest === '-' ? (f.kind === 'ca-trust' ? "the OS trust store (by family)" : f.kind === 'chrony' ? '/etc/chrony/chrony.conf or /etc/chrony.conf' : '-') : f.dest
-    const forNodes = [f.match.os, f.match.version, f.match.arch].every((m) => m === '*') ? '' : `   [${f.match.os} ${f.match.version} ${f.match.arch}]`
+    const where =
+      f.dest === '-'
+        ? f.kind === 'ca-trust'
+          ? 'the OS trust store (by family)'
+          : f.kind === 'chrony'
+            ? '/etc/chrony/chrony.conf or /etc/chrony.conf'
+            : '-'
+        : f.dest
+    const forNodes = [f.match.os, f.match.version, f.match.arch].every((m) => m === '*')
+      ? ''
+      : `   [${f.match.os} ${f.match.version} ${f.match.arch}]`
     const line = `  ${f.url}  →  ${where}${forNodes}`
     if (!seen.has(line)) lines.push(line)
     seen.add(line)

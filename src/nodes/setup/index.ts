@@ -1,4 +1,14 @@
-export { buildSetupContext, parseOrigin, registryHostsOf, DEFAULT_UPSTREAMS, type SetupContext, type SetupContextInput, type SetupTree, type AptSuite, type RegistryEndpoint } from './context.js'
+export {
+  buildSetupContext,
+  parseOrigin,
+  registryHostsOf,
+  DEFAULT_UPSTREAMS,
+  type SetupContext,
+  type SetupContextInput,
+  type SetupTree,
+  type AptSuite,
+  type RegistryEndpoint,
+} from './context.js'
 export { setupFiles, findSetupFile, renderSetupIndex, type SetupFile, type SetupKind } from './files.js'
 export { renderBootstrap, renderManifest, manifestLines, fillTemplate } from './bootstrap.js'
 export { renderHostsToml } from './containerd.js'

@@ -21,15 +21,57 @@ export interface NodeMatch {
   arch: string
 }
 
-const OS_IDS = new Set(['centos', 'rhel', 'rocky', 'almalinux', 'ol', 'oraclelinux', 'fedora', 'amzn', 'anolis', 'openeuler', 'kylin', 'debian', 'ubuntu', 'opensuse', 'sles'])
-const ARCHES: Record<string, string> = { x86_64: 'x86_64', amd64: 'x86_64', aarch64: 'aarch64', arm64: 'aarch64', ppc64le: 'ppc64le', s390x: 's390x' }
+const OS_IDS = new Set([
+  'centos',
+  'rhel',
+  'rocky',
+  'almalinux',
+  'ol',
+  'oraclelinux',
+  'fedora',
+  'amzn',
+  'anolis',
+  'openeuler',
+  'kylin',
+  'debian',
+  'ubuntu',
+  'opensuse',
+  'sles',
+])
+const ARCHES: Record<string, string> = {
+  x86_64: 'x86_64',
+  amd64: 'x86_64',
+  aarch64: 'aarch64',
+  arm64: 'aarch64',
+  ppc64le: 'ppc64le',
+  s390x: 's390x',
+}
 /** Codenames a suite may start with; other suites (`stable`, `kubernetes`) fit any node. */
 const CODENAMES: Record<string, string> = {
-  jessie: 'debian', stretch: 'debian', buster: 'debian', bullseye: 'debian', bookworm: 'debian', trixie: 'debian', forky: 'debian',
-  xenial: 'ubuntu', bionic: 'ubuntu', focal: 'ubuntu', jammy: 'ubuntu', kinetic: 'ubuntu', lunar: 'ubuntu', mantic: 'ubuntu', noble: 'ubuntu', oracular: 'ubuntu', plucky: 'ubuntu',
+  jessie: 'debian',
+  stretch: 'debian',
+  buster: 'debian',
+  bullseye: 'debian',
+  bookworm: 'debian',
+  trixie: 'debian',
+  forky: 'debian',
+  xenial: 'ubuntu',
+  bionic: 'ubuntu',
+  focal: 'ubuntu',
+  jammy: 'ubuntu',
+  kinetic: 'ubuntu',
+  lunar: 'ubuntu',
+  mantic: 'ubuntu',
+  noble: 'ubuntu',
+  oracular: 'ubuntu',
+  plucky: 'ubuntu',
 }
 
-const segments = (urlPath: string): string[] => urlPath.split('/').filter(Boolean).map((s) => s.toLowerCase())
+const segments = (urlPath: string): string[] =>
+  urlPath
+    .split('/')
+    .filter(Boolean)
+    .map((s) => s.toLowerCase())
 
 /** A file-name-safe name for a tree: `/centos/7/os/x86_64/` → `centos-7-os-x86_64`. */
 export const treeSlug = (urlPath: string): string =>
