@@ -3,7 +3,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 (cd "$here/.." && npm run -s build)
-for b in registry files tls scan; do
+for b in registry push files tls scan; do
   echo "## $b"
   bash "$here/$b.sh"
   echo
