@@ -205,7 +205,9 @@ install_outpost() {
     say wrote "$unit"
     if [ "$systemd" = yes ]; then
       systemctl daemon-reload
-      systemctl enable outpost.service >/dev/null 2>&1
+      if ! enabled=$(systemctl enable outpost.service 2>&1); then
+        die "systemctl enable outpost.service failed: $enabled"
+      fi
       say enabled 'outpost.service (starts at boot)'
       ! systemctl is-active --quiet outpost.service || active=yes
     fi

@@ -263,4 +263,66 @@ describe('the offline release on a machine without network or Node', () => {
     )
     assert.equal(readFileSync(config, 'utf8'), edited)
   })
+  test('install.sh as root on a systemd machine (a stand-in systemctl): /opt/outpost, outpost on PATH, the unit enabled; --uninstall', async () => {
+    // /etc, /opt, /usr and /run writable inside the namespace only, every write kept apart to be looked at.
+    const upper = join(work, 'writes')
+    await host.overlay(['/etc', '/opt', '/usr', '/run'], upper)
+    ok(await host.runAsHost('mkdir', ['-p', '/run/systemd/system']), 'mkdir /run/systemd/system')
+    const log = join(work, 'systemctl.log')
+    const active = join(work, 'active')
+    writeFileSync(
+      join(host.path, 'systemctl'),
+      `#!/bin/sh\necho "$*" >> '${log}'\nif [ "$1" = is-active ] && [ ! -e '${active}' ]; then exit 3; fi\nexit 0\n`,
+      { mode: 0o755 },
+    )
+    const calls = () => readFileSync(log, 'utf8').trim().split('\n')
+    const exists = async (p: string) => (await host.run('sh', ['-c', `[ -e '${p}' ] || [ -L '${p}' ]`])).status === 0
+
+    const r = await host.run('dash', [join(unpacked, 'install.sh')])
+    ok(r, 'install.sh')
+    assert.match(r.stdout, /installed\s+\/opt\/outpost\n/)
+    assert.match(r.stdout, /linked\s+\/usr\/local\/bin\/outpost -> \/opt\/outpost\/bin\/outpost/)
+    assert.match(r.stdout, /wrote\s+\/etc\/outpost\/config\.yaml/)
+    assert.match(r.stdout, /wrote\s+\/etc\/systemd\/system\/outpost\.service/)
+    assert.match(r.stdout, /enabled\s+outpost\.service/)
+    assert.match(r.stdout, /systemctl start outpost/)
+    assert.deepEqual(calls(), ['daemon-reload', 'enable outpost.service', 'is-active --quiet outpost.service'])
+    // The overlays' upper folders are on a tmpfs of the namespace: list them from inside.
+    const found = await host.runAsHost('find', [upper, '-mindepth', '2', '!', '-type', 'd'])
+    ok(found, 'find')
+    const written = found.stdout
+      .trim()
+      .split('\n')
+      .map((p) => relative(upper, p))
+      .filter((p) => !p.startsWith('.'))
+    for (const p of written) {
+      assert.match(
+        p,
+        /^(etc\/outpost\/config\.yaml|etc\/systemd\/system\/outpost\.service|opt\/outpost\/.+|usr\/local\/bin\/outpost)$/,
+        `install.sh wrote ${p}`,
+      )
+    }
+    assert.ok(written.includes('usr/local/bin/outpost'))
+
+    const onPath = await host.run('sh', ['-c', 'PATH=/usr/local/bin:$PATH; command -v node || outpost --version'])
+    ok(onPath, 'outpost --version on PATH')
+    assert.equal(onPath.stdout.trim(), pkg.version)
+
+    // An upgrade while the service runs: the same install, then a restart to do.
+    writeFileSync(active, '')
+    const again = await host.run('dash', [join(unpacked, 'install.sh')])
+    ok(again, 'install.sh again')
+    assert.match(again.stdout, /replaced\s+\/opt\/outpost/)
+    assert.match(again.stdout, /kept\s+\/etc\/outpost\/config\.yaml \(not changed\)/)
+    assert.match(again.stdout, /systemctl restart outpost/)
+
+    writeFileSync(log, '')
+    const gone = await host.run('dash', ['/opt/outpost/install.sh', '--uninstall'])
+    ok(gone, 'install.sh --uninstall')
+    assert.deepEqual(calls(), ['disable --now outpost.service', 'daemon-reload'])
+    for (const p of ['/opt/outpost', '/usr/local/bin/outpost', '/etc/systemd/system/outpost.service']) {
+      assert.equal(await exists(p), false, `${p} after --uninstall`)
+    }
+    assert.equal(await exists('/etc/outpost/config.yaml'), true)
+  })
 })

@@ -24,6 +24,11 @@ export interface OfflineHost {
   start(cmd: string, args: string[]): Spawned
   /** Runs a command inside with the host's PATH (mount, systemd-analyze: set-up, not the thing tested). */
   runAsHost(cmd: string, args: string[]): Promise<RunResult>
+  /**
+   * Makes `dirs` (/etc, /opt, /usr…) writable inside, every write landing in `upper/<name>`
+   * (overlays on a tmpfs), so a real install can run; the system's Node stays covered.
+   */
+  overlay(dirs: string[], upper: string): Promise<void>
   stop(): Promise<void>
 }
 
@@ -73,6 +78,23 @@ export const startOfflineHost = async (work: string, tools: Record<string, strin
     run: (cmd, args, timeoutMs = 60_000) => run(nsenter, enter(cmd, args), { timeoutMs }),
     start: (cmd, args) => startProcess(nsenter, enter(cmd, args)),
     runAsHost: (cmd, args) => run(nsenter, ['--target', pid, '--net', '--mount', '--', cmd, ...args]),
+    overlay: async (dirs, upper) => {
+      const script = [
+        'set -e',
+        `mkdir -p ${q(upper)}`,
+        `mount -t tmpfs tmpfs ${q(upper)}`,
+        ...dirs.map((d) => {
+          const name = d.replaceAll('/', '')
+          const up = q(join(upper, name))
+          const wk = q(join(upper, `.${name}-work`))
+          return `mkdir -p ${up} ${wk}; mount -t overlay overlay -o lowerdir=${q(d)},upperdir=${up},workdir=${wk} ${q(d)}`
+        }),
+        // An overlay shows the lower folder without what was mounted inside it.
+        ...nodes.map((n) => `mount --bind ${q(hidden)} ${q(n)}`),
+      ].join('\n')
+      const r = await run(nsenter, ['--target', pid, '--net', '--mount', '--', 'sh', '-c', script])
+      if (r.status !== 0) throw new Error(`overlays on ${dirs.join(', ')}: ${r.stdout}${r.stderr}`)
+    },
     stop: () => holder.stop(),
   }
 }
