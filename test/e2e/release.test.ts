@@ -126,6 +126,11 @@ describe('the offline release on a machine without network or Node', () => {
     for (const f of ['bin/outpost', 'install.sh', 'node/bin/node', 'dist/cli/index.js', 'dist/cli.js']) {
       assert.ok(statSync(join(unpacked, f)).mode & 0o111, `${f} is executable`)
     }
+    // The built CLI runs by itself where a node is on PATH (here, outside the namespace), under both entry points.
+    for (const f of ['dist/cli/index.js', 'dist/cli.js']) {
+      const r = spawnSync(join(unpacked, f), ['--version'], { encoding: 'utf8' })
+      assert.equal(r.stdout.trim(), pkg.version, `./${f} --version: ${r.stderr}`)
+    }
     const listed = readFileSync(join(unpacked, 'SHA256SUMS'), 'utf8')
       .trim()
       .split('\n')
