@@ -142,7 +142,7 @@ try {
 
   mkdirSync(outDir, { recursive: true })
   const tarball = join(outDir, `${name}.tar.gz`)
-  log(`packing ${relative(process.cwd(), tarball) || tarball}`)
+  log(`packing ${relative(process.cwd(), tarball).startsWith('..') ? tarball : relative(process.cwd(), tarball)}`)
   const epoch = process.env.SOURCE_DATE_EPOCH ?? commitTime() ?? String(Math.floor(Date.now() / 1000))
   const tmpTar = `${tarball}.tmp`
   run('tar', [
