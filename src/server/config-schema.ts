@@ -250,10 +250,14 @@ export const configSchema = z
     listen: section(
       z
         .object({
-          http: key(listenSchema.default('0.0.0.0:8080'), { doc: 'plain HTTP listener', flag: { name: 'http', arg: LISTEN_ARG } }),
+          http: key(listenSchema.default('0.0.0.0:8080'), {
+            doc: 'plain HTTP listener',
+            defaultNote: "80 in the release's /etc/outpost/config.yaml",
+            flag: { name: 'http', arg: LISTEN_ARG },
+          }),
           https: key(listenSchema.default('0.0.0.0:8443'), {
             doc: 'HTTPS listener',
-            defaultNote: '443 in the systemd unit',
+            defaultNote: "443 in the release's /etc/outpost/config.yaml",
             flag: { name: 'https', arg: LISTEN_ARG },
           }),
           push: key(listenSchema.default('127.0.0.1:5000'), {
