@@ -1,7 +1,9 @@
 /** `outpost serve`: serve a bundle and the configured roots until SIGTERM/SIGINT. */
 import type { Command } from 'commander'
 import { createLogger, loadConfig, logHtpasswdReload, startServer, type Logger, type RunningServer } from '../server/index.js'
-import { FLAG_KEYS, addConfigOptions, flagLayer, type ConfigFlags } from './options.js'
+import { logFormatOf } from '../server/log-format.js'
+import { FLAG_KEYS, addConfigOptions, flagAttribute, flagLayer, type ConfigFlags } from './options.js'
+import { useDaemonStderr } from './log-output.js'
 import { fail } from './run.js'
 
 /** Runs until SIGTERM/SIGINT, then stops gracefully and exits 0. */
@@ -50,12 +52,15 @@ const mergeTrees = (a: Tree, b: Tree): Tree => {
 
 /** Loads the config (flags over `defaults`), starts the server and keeps it running until a signal. */
 export const serve = async (flags: ConfigFlags, defaults: Record<string, unknown> = {}, noDefaultFile = false): Promise<RunningServer> => {
+  // Errors before the config is read are in the format the flag or the environment names (or auto).
+  useDaemonStderr(logFormatOf(flags[flagAttribute('log.format')] as string) ?? logFormatOf(process.env.OUTPOST_LOG_FORMAT) ?? 'auto')
   const { config, warnings } = loadConfig({
     file: flags.config,
     flags: mergeTrees(defaults, flagLayer(flags)),
     noDefaultFile,
   })
-  const logger = createLogger(config.log_level)
+  useDaemonStderr(config.log.format)
+  const logger = createLogger(config.log_level, undefined, config.log.format)
   for (const w of warnings) logger.warn(w)
   const running = await startServer(config, logger)
   runUntilSignal(running, logger)

@@ -233,7 +233,8 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
       htpasswd,
     })
     const onResponse = missRecorder(catalog, logger)
-    const handler = (listener: ListenerKind) => requestHandler(app, { logger, metrics, onResponse, listener })
+    const slot = { current: { app, accessLog: config.log.access } }
+    const handler = (listener: ListenerKind) => requestHandler(slot, { logger, metrics, onResponse, listener })
     if (config.listen.http) listeners.push(await listen('http', config.listen.http, handler('http')))
     if (config.listen.https && tls) {
       const l = await listen('https', config.listen.https, handler('https'), secureContextOptions(tls.current))
