@@ -1,6 +1,7 @@
 /**
  * Reload in-process: a re-read config file adds and removes roots, changes
- * mappings, the log level and access lines, all without a restart; a
+ * mappings, the log level, access lines and certificate names, all without
+ * a restart; a
  * listener or data_dir change, an invalid file or a root that cannot be
  * read is refused and the server keeps what it had. Also the access line's
  * fields.
@@ -10,6 +11,8 @@ import assert from 'node:assert/strict'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
+import { X509Certificate } from 'node:crypto'
+import { connect } from 'node:tls'
 import request from 'supertest'
 import { buildRegistry2 } from '../helpers/fixtures.js'
 import { tempDir } from '../helpers/server.js'
@@ -228,4 +231,46 @@ describe('reload: the config file read again while serving', () => {
     await settle()
     assert.ok(records().find((l) => /^configuration reloaded: no setting changed/.test(l.msg)))
   })
+})
+
+test('reload with another certificate name: the certificate is re-issued and swapped in, the HTTPS listener stays', async (t) => {
+  const dir = tempDir()
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'outpost.yaml')
+  const write = (sans: string[]) =>
+    writeFileSync(
+      file,
+      [
+        'data_dir: data',
+        'listen: { http: "127.0.0.1:0", https: "127.0.0.1:0", push: off, ntp: off }',
+        `tls: { extra_sans: ${JSON.stringify(sans)} }`,
+        '',
+      ].join('\n'),
+    )
+  write([])
+  const load = () => loadConfig({ file, env: {}, noDefaultFile: true })
+  let out = ''
+  const sink = new PassThrough()
+  sink.on('data', (c) => (out += String(c)))
+  const running = await startServer(load().config, createLogger('info', sink, 'json'))
+  t.after(() => running.close(1000))
+  const https = running.listeners.find((l) => l.name === 'https')!
+  const presented = (): Promise<X509Certificate> =>
+    new Promise((resolve, reject) => {
+      const sock = connect(
+        { host: '127.0.0.1', port: https.address.port, servername: 'outpost.registry.local', rejectUnauthorized: false },
+        () => {
+          const raw = sock.getPeerCertificate().raw
+          sock.end()
+          resolve(new X509Certificate(raw))
+        },
+      )
+      sock.on('error', reject)
+    })
+  assert.doesNotMatch((await presented()).subjectAltName ?? '', /reloaded\.example/)
+  write(['reloaded.example'])
+  assert.deepEqual(await running.reload(load), { applied: true, changed: ['tls.extra_sans'] })
+  await waitFor(() => logRecords(out).some((r) => r.msg === 'certificate check'), 'the certificate check')
+  assert.equal(logRecords(out).find((r) => r.msg === 'certificate check')!.result, 'swapped')
+  assert.match((await presented()).subjectAltName ?? '', /DNS:reloaded\.example/)
 })
