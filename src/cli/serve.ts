@@ -56,8 +56,11 @@ export const serve = async (flags: ConfigFlags, defaults: Record<string, unknown
   process.on('SIGHUP', early)
   // Errors before the config is read are in the format the flag or the environment names (or auto).
   useDaemonStderr(logFormatOf(flags[flagAttribute('log.format')] as string) ?? logFormatOf(process.env.OUTPOST_LOG_FORMAT) ?? 'auto')
-  const load = (): ConfigLoadResult => loadConfig({ file: flags.config, flags: mergeTrees(defaults, flagLayer(flags)), noDefaultFile })
+  let file = flags.config
+  const load = (): ConfigLoadResult => loadConfig({ file, flags: mergeTrees(defaults, flagLayer(flags)), noDefaultFile })
   const { config, warnings } = load()
+  // A reload reads the file start-up read (a default file that is gone is an error then, not an empty config).
+  file = config.source ?? undefined
   useDaemonStderr(config.log.format)
   const logger = createLogger(config.log_level, undefined, config.log.format)
   for (const w of warnings) logger.warn(w)
