@@ -22,6 +22,7 @@ import { watchCatalog, type CatalogWatcher } from '../catalog/watch.js'
 import { ConfigError, type ConfigLoadResult, type ListenAddress, type OutpostConfig } from './config.js'
 import { CONFIG_KEYS } from './config-keys.js'
 import { buildLayout, type ServedLayout } from './layout.js'
+import type { ImageStore } from '../images/index.js'
 import type { ServedSlot } from './listen.js'
 import type { AppEnv } from './app.js'
 import type { Logger } from './logger.js'
@@ -122,15 +123,17 @@ const canList = async (path: string): Promise<string | null> => {
   }
 }
 
-const storeLabels = (layout: ServedLayout): Set<string> => new Set(layout.stores.uncached.map((s) => s.label))
+/** A store as a reload compares them: its label, and the repository name an OCI layout gives its plain tags. */
+const storeKey = (s: ImageStore): string => ('name' in s && typeof s.name === 'string' ? `${s.label} ${s.name}` : s.label)
+const storeKeys = (layout: ServedLayout): Set<string> => new Set(layout.stores.uncached.map(storeKey))
 const rootLabels = (layout: ServedLayout): Set<string> => new Set(layout.filesRoots.map(rootLabel))
 
 /** Roots the new layout adds that cannot be listed: a ConfigError naming the key and path. */
 const checkAddedRoots = async (before: ServedLayout, after: ServedLayout, config: OutpostConfig): Promise<void> => {
-  const stores = storeLabels(before)
+  const stores = storeKeys(before)
   const roots = rootLabels(before)
   const added = [
-    ...after.stores.uncached.filter((s) => !stores.has(s.label)).map((s) => s.rootDir),
+    ...after.stores.uncached.filter((s) => !stores.has(storeKey(s))).map((s) => s.rootDir),
     ...after.filesRoots.filter((r) => !roots.has(rootLabel(r))).map((r) => r.path),
   ]
   const problems: string[] = []
@@ -154,10 +157,11 @@ const apply = (state: ServerState, config: OutpostConfig, layout: ServedLayout, 
   parts.tls?.useSettings(tlsSettingsOf(config))
   before.packageTrees.close()
 
-  const oldStores = storeLabels(before.layout)
+  const oldStores = storeKeys(before.layout)
   const oldRoots = rootLabels(before.layout)
-  for (const s of layout.stores.uncached) if (!oldStores.has(s.label)) log.info({ store: s.label }, 'image store added')
-  for (const label of oldStores) if (!storeLabels(layout).has(label)) log.info({ store: label }, 'image store removed')
+  const newStores = storeKeys(layout)
+  for (const s of layout.stores.uncached) if (!oldStores.has(storeKey(s))) log.info({ store: s.label }, 'image store added')
+  for (const s of before.layout.stores.uncached) if (!newStores.has(storeKey(s))) log.info({ store: s.label }, 'image store removed')
   for (const r of layout.filesRoots) if (!oldRoots.has(rootLabel(r))) log.info({ prefix: r.prefix, path: r.path }, 'file root added')
   for (const r of before.layout.filesRoots)
     if (!rootLabels(layout).has(rootLabel(r))) log.info({ prefix: r.prefix, path: r.path }, 'file root removed')
@@ -165,7 +169,7 @@ const apply = (state: ServerState, config: OutpostConfig, layout: ServedLayout, 
   const { catalog } = parts
   catalog.retarget(layout.stores.uncached, layout.filesRoots)
   const scans: Array<Promise<unknown>> = []
-  if (!sameSet(oldStores, storeLabels(layout)) || !sameSet(oldRoots, rootLabels(layout))) {
+  if (!sameSet(oldStores, newStores) || !sameSet(oldRoots, rootLabels(layout))) {
     // The new watcher is in place before the old one stops, so no change falls between them.
     const previous = state.watcher
     state.watcher = watchCatalog(catalog, layout.stores.uncached, layout.filesRoots, parts.logger.child({ sub: 'watch' }))
@@ -173,7 +177,7 @@ const apply = (state: ServerState, config: OutpostConfig, layout: ServedLayout, 
     void state.watcher.ready.then(() => (state.retiring.delete(previous) ? previous.close() : undefined))
     const scanLog = (what: Record<string, string>) => (err: unknown) => log.warn({ err, ...what }, 'scan of a new root failed')
     for (const s of layout.stores.uncached)
-      if (!oldStores.has(s.label)) scans.push(catalog.scanImages(s).catch(scanLog({ store: s.label })))
+      if (!oldStores.has(storeKey(s))) scans.push(catalog.scanImages(s).catch(scanLog({ store: s.label })))
     for (const r of layout.filesRoots)
       if (!oldRoots.has(rootLabel(r))) scans.push(catalog.rescanFileRoot(r).catch(scanLog({ root: r.path })))
   }

@@ -15,6 +15,8 @@ import { X509Certificate } from 'node:crypto'
 import { connect } from 'node:tls'
 import request from 'supertest'
 import { buildRegistry2 } from '../helpers/fixtures.js'
+import { Registry2Writer } from '../../src/images/index.js'
+import { makeImage } from '../../src/demo/images.js'
 import { tempDir } from '../helpers/server.js'
 import { logRecords } from '../helpers/logs.js'
 import { waitFor } from '../helpers/procs.js'
@@ -40,6 +42,11 @@ describe('reload: the config file read again while serving', () => {
   before(async () => {
     dir = tempDir()
     await buildRegistry2(join(dir, 'registry'))
+    new Registry2Writer(join(dir, 'extra')).putImage(
+      'extra/app',
+      await makeImage({ architecture: 'amd64', format: 'oci', files: { app: 'v1\n' } }),
+      ['1.0'],
+    )
     for (const [name, body] of [
       ['a/one.txt', 'one\n'],
       ['b/two.txt', 'two\n'],
@@ -83,6 +90,26 @@ describe('reload: the config file read again while serving', () => {
     ])
     assert.deepEqual([r.method, r.path, r.status, r.bytes, r.client, r.listener], ['GET', '/a/one.txt', 200, 4, '127.0.0.1', 'http'])
     assert.ok(line.length < 200, line)
+  })
+
+  test('a second registry root: its images are served and listed', async () => {
+    await request(url).get('/v2/extra/app/manifests/1.0').expect(404)
+    write([...base().slice(0, -1), '  roots: [registry, extra]', 'files:', '  roots: [/a=a]'])
+    assert.deepEqual(await running.reload(load), { applied: true, changed: ['registry.roots'] })
+    await request(url).get('/v2/extra/app/manifests/1.0').expect(200)
+    await waitFor(
+      async () =>
+        JSON.stringify((await request(url).get('/inventory')).body.images.map((i: { repository: string }) => i.repository)).includes(
+          'extra/app',
+        ),
+      'extra/app in the inventory',
+    )
+    assert.ok(records().some((l) => l.msg === 'image store added' && l.store === `registry2:${join(dir, 'extra')}`))
+    write([...base(), 'files:', '  roots: [/a=a]'])
+    assert.deepEqual(await running.reload(load), { applied: true, changed: ['registry.roots'] })
+    await request(url).get('/v2/extra/app/manifests/1.0').expect(404)
+    const images = (await request(url).get('/inventory')).body.images.map((i: { repository: string }) => i.repository)
+    assert.ok(!images.includes('extra/app'), images.join(' '))
   })
 
   test('a second file root, a mapping, log level debug and access lines off: applied, and logged', async () => {
