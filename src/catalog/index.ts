@@ -69,8 +69,8 @@ export const rootLabel = (r: FileRootSource): string => `${r.prefix}=${r.path}`
 export class Catalog {
   readonly db: Db
   readonly misses: Misses
-  private readonly stores: readonly ImageStore[]
-  private readonly fileRoots: readonly FileRootSource[]
+  private stores: readonly ImageStore[]
+  private fileRoots: readonly FileRootSource[]
   private readonly logger: Logger
   private scanned = false
   private lastScan: { finishedAt: string; ms: number } | null = null
@@ -235,6 +235,38 @@ export class Catalog {
     this.db
       .prepare('DELETE FROM files WHERE root = ? AND (path = ? OR substr(path, 1, ?) = ?)')
       .run(rootLabel(root), rel, rel.length + 1, `${rel}/`)
+  }
+
+  /**
+   * Follows other stores and file roots from now on (a reload): the rows of
+   * stores and roots no longer served are dropped; the caller scans the new ones.
+   */
+  retarget(stores: readonly ImageStore[], fileRoots: readonly FileRootSource[]): void {
+    this.stores = stores
+    this.fileRoots = fileRoots
+    const labels = new Set(stores.map((s) => s.label))
+    const roots = new Set(fileRoots.map(rootLabel))
+    const column = (sql: string): string[] => (this.db.prepare(sql).all() as Array<{ v: string }>).map((r) => r.v)
+    this.db.transaction(() => {
+      for (const store of column('SELECT DISTINCT store AS v FROM images UNION SELECT DISTINCT store AS v FROM blobs')) {
+        if (labels.has(store)) continue
+        this.db.prepare('DELETE FROM images WHERE store = ?').run(store)
+        this.db.prepare('DELETE FROM blobs WHERE store = ?').run(store)
+      }
+      for (const root of column('SELECT DISTINCT root AS v FROM files'))
+        if (!roots.has(root)) this.db.prepare('DELETE FROM files WHERE root = ?').run(root)
+    })()
+    for (const key of [...this.incomplete]) if (!labels.has(key.split('\u0000')[0]!)) this.incomplete.delete(key)
+  }
+
+  /** Drops the package tree rows other than `kept` (a check of every tree just recorded those). */
+  retainTrees(kept: ReadonlyArray<{ root: string; path: string }>): void {
+    const keep = new Set(kept.map((t) => `${t.root}\u0000${t.path}`))
+    const rows = this.db.prepare('SELECT root, path FROM trees').all() as Array<{ root: string; path: string }>
+    const del = this.db.prepare('DELETE FROM trees WHERE root = ? AND path = ?')
+    this.db.transaction(() => {
+      for (const r of rows) if (!keep.has(`${r.root}\u0000${r.path}`)) del.run(r.root, r.path)
+    })()
   }
 
   /** Stores the result of a package tree check. */

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { buildDemoBundle, DEMO_IMAGES } from '../demo/index.js'
 import { FLAG_KEYS, addConfigOptions, flagAttribute, type ConfigFlags } from './options.js'
+import { writeStderr } from './log-output.js'
 import { fail } from './run.js'
 import { serve } from './serve.js'
 
@@ -47,7 +48,7 @@ export const addDemo = (program: Command): void => {
         'Stop with Ctrl-C.',
         '',
       ]
-      process.stderr.write(lines.join('\n'))
+      writeStderr(lines.join('\n'), 'info')
     } catch (err) {
       fail(err)
     }

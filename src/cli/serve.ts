@@ -1,11 +1,14 @@
 /** `outpost serve`: serve a bundle and the configured roots until SIGTERM/SIGINT. */
 import type { Command } from 'commander'
-import { createLogger, loadConfig, logHtpasswdReload, startServer, type Logger, type RunningServer } from '../server/index.js'
-import { FLAG_KEYS, addConfigOptions, flagLayer, type ConfigFlags } from './options.js'
+import { createLogger, loadConfig, startServer, type Logger, type RunningServer } from '../server/index.js'
+import type { ConfigLoadResult } from '../server/config.js'
+import { logFormatOf } from '../server/log-format.js'
+import { FLAG_KEYS, addConfigOptions, flagAttribute, flagLayer, type ConfigFlags } from './options.js'
+import { useDaemonStderr } from './log-output.js'
 import { fail } from './run.js'
 
-/** Runs until SIGTERM/SIGINT, then stops gracefully and exits 0. */
-const runUntilSignal = (running: RunningServer, logger: Logger): void => {
+/** Runs until SIGTERM/SIGINT, then stops gracefully and exits 0; SIGHUP reloads the configuration with `load`. */
+const runUntilSignal = (running: RunningServer, logger: Logger, load: () => ConfigLoadResult): void => {
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) {
@@ -28,12 +31,9 @@ const runUntilSignal = (running: RunningServer, logger: Logger): void => {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
-  // `systemctl reload outpost`: re-read the htpasswd file, check certificates now (e.g. after `outpost certs rotate-ca`).
-  process.on('SIGHUP', () => {
-    if (running.htpasswd) logHtpasswdReload(logger, running.htpasswd.file, running.htpasswd.reload(), 'SIGHUP')
-    if (!running.tls) return
-    void running.tls.check().then((result) => logger.info({ signal: 'SIGHUP', result }, 'certificate check'))
-  })
+  // `systemctl reload outpost`: re-read the config file and the roots, apply what can change without a
+  // restart (or say why not), re-read the htpasswd file, check certificates (e.g. after `outpost certs rotate-ca`).
+  process.on('SIGHUP', () => void running.reload(load))
 }
 
 type Tree = { [key: string]: unknown }
@@ -50,15 +50,24 @@ const mergeTrees = (a: Tree, b: Tree): Tree => {
 
 /** Loads the config (flags over `defaults`), starts the server and keeps it running until a signal. */
 export const serve = async (flags: ConfigFlags, defaults: Record<string, unknown> = {}, noDefaultFile = false): Promise<RunningServer> => {
-  const { config, warnings } = loadConfig({
-    file: flags.config,
-    flags: mergeTrees(defaults, flagLayer(flags)),
-    noDefaultFile,
-  })
-  const logger = createLogger(config.log_level)
+  // A reload asked for while starting (SIGHUP would end the process) is done once serving.
+  let reloadAsked = false
+  const early = (): void => void (reloadAsked = true)
+  process.on('SIGHUP', early)
+  // Errors before the config is read are in the format the flag or the environment names (or auto).
+  useDaemonStderr(logFormatOf(flags[flagAttribute('log.format')] as string) ?? logFormatOf(process.env.OUTPOST_LOG_FORMAT) ?? 'auto')
+  let file = flags.config
+  const load = (): ConfigLoadResult => loadConfig({ file, flags: mergeTrees(defaults, flagLayer(flags)), noDefaultFile })
+  const { config, warnings } = load()
+  // A reload reads the file start-up read (a default file that is gone is an error then, not an empty config).
+  file = config.source ?? undefined
+  useDaemonStderr(config.log.format)
+  const logger = createLogger(config.log_level, undefined, config.log.format)
   for (const w of warnings) logger.warn(w)
   const running = await startServer(config, logger)
-  runUntilSignal(running, logger)
+  runUntilSignal(running, logger, load)
+  process.off('SIGHUP', early)
+  if (reloadAsked) void running.reload(load)
   return running
 }
 

@@ -77,6 +77,8 @@ export const BUILT_IN_PATHS: readonly string[] = [
 ]
 
 type Env = { Bindings: HttpBindings & ListenerBinding }
+/** What the app's handlers see in `c.env`. */
+export type AppEnv = Env
 
 /**
  * The upstream registries nodes mirror through Outpost: the usual

@@ -7,6 +7,7 @@
  */
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { LOG_FORMATS } from './log-format.js'
 
 export interface ListenAddress {
   host: string
@@ -247,6 +248,36 @@ export const configSchema = z
       notes: ['Log level (debug logs how each registry name was resolved).'],
       flag: { name: 'log-level', arg: 'level' },
     }),
+    log: section(
+      z
+        .object({
+          format: key(z.enum(LOG_FORMATS).default('auto'), {
+            doc: 'log lines: `pretty` (short lines for people), `json` (JSON lines led by their syslog priority, `<6>{…}`, for journald), or `auto`: pretty on a terminal, JSON otherwise',
+            notes: [
+              'pretty: one short line per event, for people. json: JSON lines, each led',
+              'by its syslog priority (<7> debug, <6> info, <4> warn, <3> error, <2> fatal)',
+              'so that `journalctl -p warning -u outpost` shows warnings and worse.',
+              'auto: pretty on a terminal, JSON otherwise (a pipe, a file, the journal).',
+            ],
+            flag: { name: 'log-format', arg: 'format' },
+          }),
+          access: key(boolSchema.default(true), {
+            doc: 'one line per request: method, path, status, bytes, ms, client (and listener, user)',
+            notes: [
+              'One line per request: method, path, status, bytes, ms, client (and the',
+              'listener and user when present); false: none.',
+            ],
+          }),
+        })
+        .strict()
+        .default({}),
+      {
+        notes: [
+          'Log lines go to stdout at log_level (above). A reload (SIGHUP) applies',
+          'log_level and log.access; log.format needs a restart.',
+        ],
+      },
+    ),
     listen: section(
       z
         .object({

@@ -1,26 +1,25 @@
 /**
  * Composition root: configuration → layout → certificates → app → listeners.
  */
-import { access, opendir } from 'node:fs/promises'
-import { constants } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Server as TlsServer } from 'node:tls'
 import { CertificateRenewer, prepareTls, secureContextOptions } from '../tls/index.js'
 import type { Logger } from './logger.js'
 import { Catalog } from '../catalog/index.js'
 import { watchCatalog } from '../catalog/watch.js'
-import { parseV2Path, type Htpasswd, type HtpasswdReload, type ListenerKind } from '../registry-api/index.js'
+import { parseV2Path, type Htpasswd, type ListenerKind } from '../registry-api/index.js'
 import { requestedReference } from '../images/index.js'
-import type { ReadinessCheck } from '../nodes/health.js'
 import { Metrics } from './metrics.js'
-import { BUILT_IN_PATHS, createApp } from './app.js'
-import { FileCache, PackageTrees, hiddenEntries } from '../repos/index.js'
+import type { AppEnv } from './app.js'
+import { FileCache, type PackageTrees } from '../repos/index.js'
 import { buildLayout, openCatalog, openCatalogDb, type ServedLayout } from './compose.js'
-import { closeListener, listen, requestHandler, type Listener } from './listen.js'
+import { closeListener, listen, requestHandler, type Listener, type ServedSlot } from './listen.js'
 import { tlsSettingsOf } from './tls-settings.js'
 import { openPushRoot } from './push-root.js'
-import { isLoopbackHost, openHtpasswd, type ListenAddress, type OutpostConfig } from './config.js'
+import { isLoopbackHost, openHtpasswd, type ConfigLoadResult, type ListenAddress, type OutpostConfig } from './config.js'
 import { startSntp, type SntpServer } from '../nodes/index.js'
+import { checkPackageTrees, describeLayout, openServing, type ServerParts } from './serving.js'
+import { logHtpasswdReload, reloadServer, type ReloadResult, type ServerState } from './reload.js'
 
 export { loadConfig, ConfigError, checkConfigFile, DEFAULT_CONFIG_FILE, type OutpostConfig } from './config.js'
 export { CONFIG_KEYS, configKey, type ConfigKey } from './config-keys.js'
@@ -29,10 +28,12 @@ export { createApp, BUILT_IN_PATHS } from './app.js'
 export { buildLayout, scanInventory, verifyLayout } from './compose.js'
 export { Metrics } from './metrics.js'
 export { tlsSettingsOf } from './tls-settings.js'
+export { logHtpasswdReload, type ReloadResult } from './reload.js'
 
 export interface RunningServer {
   listeners: Listener[]
-  layout: ServedLayout
+  /** The layout being served (a reload replaces it). */
+  readonly layout: ServedLayout
   catalog: Catalog
   /** Resolves when the first catalog scan has finished. */
   scanned: Promise<void>
@@ -42,10 +43,16 @@ export interface RunningServer {
   tls: CertificateRenewer | null
   /** The SNTP responder, or null when off or when it could not bind. */
   ntp: { host: string; port: number } | null
-  /** yum/apt trees under the file roots and their latest check (started in the background). */
-  packageTrees: PackageTrees
+  /** yum/apt trees under the file roots and their latest check (started in the background; a reload replaces it). */
+  readonly packageTrees: PackageTrees
   /** The users who may write (registry.auth.htpasswd), or null; `reload()` re-reads the file (SIGHUP). */
   htpasswd: Htpasswd | null
+  /**
+   * Re-reads the configuration with `load` and applies what can change
+   * without a restart, or refuses it and keeps serving what it had (logged
+   * either way); re-reads htpasswd and checks the certificates. One at a time.
+   */
+  reload(load: () => ConfigLoadResult): Promise<ReloadResult>
   /** Graceful stop: stop accepting, let in-flight requests finish. */
   close(graceMs?: number): Promise<void>
 }
@@ -74,21 +81,6 @@ const missRecorder =
       logger.warn({ err }, 'could not record a miss')
     }
   }
-
-/** A root is readable when its folder can be listed. */
-const readableCheck = (name: string, path: string): ReadinessCheck => ({
-  name,
-  run: async () => {
-    try {
-      await access(path, constants.R_OK | constants.X_OK)
-      const dir = await opendir(path)
-      await dir.close()
-      return { ok: true, detail: path }
-    } catch (err) {
-      return { ok: false, detail: `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }
-    }
-  },
-})
 
 /** Bind errors that turn the time service off instead of stopping start-up. */
 const NTP_BIND_ERRORS = new Set(['EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EPERM'])
@@ -143,12 +135,6 @@ const loadHtpasswd = (config: OutpostConfig, logger: Logger): Htpasswd | null =>
   return htpasswd
 }
 
-/** Logs the outcome of re-reading the htpasswd file (on change, or on SIGHUP). */
-export const logHtpasswdReload = (logger: Logger, file: string, outcome: HtpasswdReload, cause: string): void => {
-  if (outcome.ok) logger.info({ file, users: outcome.users, cause }, 'htpasswd re-read')
-  else logger.error({ file, cause, error: outcome.error }, 'htpasswd not re-read: the users read before stay in force')
-}
-
 /** What a listener lets clients write, for the start-up log. */
 const writesOn = (kind: ListenerKind, config: OutpostConfig): string => {
   const withCredentials = config.registry.auth.htpasswd !== null ? 'with htpasswd credentials' : 'none (read-only)'
@@ -175,65 +161,31 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
   // One catalog database for the process (catalog, misses, nodes), closed on stop.
   const db = openCatalogDb(config)
   const catalog = openCatalog(layout, db, logger.child({ sub: 'catalog' }))
-  const readiness: ReadinessCheck[] = [
-    ...layout.stores.stores.map((s) => readableCheck(`store ${s.label}`, s.rootDir)),
-    ...layout.filesRoots.map((r) => readableCheck(`files ${r.prefix}`, r.path)),
-    { name: 'catalog scan', run: () => (catalog.firstScanComplete ? { ok: true } : { ok: false, detail: 'first scan still running' }) },
-    {
-      name: 'package trees',
-      run: () => {
-        const bad = catalog.trees().filter((t) => !t.ok)
-        return bad.length
-          ? { ok: false, detail: bad.map((t) => `${t.kind} ${t.path}: ${t.problems.length} problem(s)`).join('; ') }
-          : { ok: true }
-      },
-    },
-    ...(tls ? [{ name: 'certificate', run: () => tls!.readiness() }] : []),
-  ]
-  for (const store of layout.stores.stores) logger.info({ store: store.label }, 'image store')
-  for (const root of layout.filesRoots) logger.info({ prefix: root.prefix, path: root.path }, 'file root')
-  if (layout.originFiles.length) logger.info({ files: layout.originFiles, entries: layout.resolver.originCount }, 'upstream name map')
-  // Reporting duplicates walks every store: do it beside serving, not before it.
-  void layout.stores.duplicates().then(
-    (dups) => {
-      for (const [name, labels] of dups)
-        logger.warn(
-          { repository: name, stores: labels, tags_from: labels[0] },
-          'repository present in several stores; its tags are merged, a tag in several resolves in the first',
-        )
-    },
-    (err) => logger.warn({ err }, 'could not list repositories'),
-  )
-  // A root entry that a built-in endpoint or a longer prefix hides is never served: say so.
-  for (const h of await hiddenEntries(layout.filesRoots, BUILT_IN_PATHS)) {
-    logger.warn({ prefix: h.prefix, path: h.path, url: h.url, hidden_by: h.hiddenBy }, 'file root entry hidden: it will not be served')
-  }
+  await describeLayout(layout, logger)
   const fileCache = new FileCache()
-  const packageTrees = new PackageTrees({ roots: layout.filesRoots, symlinks: layout.filesSymlinks })
   const listeners: Listener[] = []
   let sntp: SntpServer | null = null
   let stopPushSweep = (): void => undefined
+  const parts: ServerParts = {
+    logger,
+    metrics,
+    db,
+    catalog,
+    listeners,
+    fileCache,
+    htpasswd,
+    tls,
+    ntp: () => (sntp ? { port: sntp.port } : null),
+  }
+  const serving = openServing(config, layout, parts)
+  // The listeners read the app from this slot on every request; a reload puts another in it.
+  const slot: ServedSlot<AppEnv> = { current: { app: serving.app, accessLog: config.log.access } }
   try {
     // Made and checked before anything listens: the catalog watcher and the push routes need it.
     stopPushSweep = await openPushRoot(layout, config, logger)
     sntp = await startTime(config, logger, metrics)
-    const app = createApp({
-      layout,
-      logger,
-      metrics,
-      config,
-      db,
-      listeners,
-      ntp: () => (sntp ? { port: sntp.port } : null),
-      catalog: () => catalog,
-      readiness: () => readiness,
-      fileCache,
-      packageTrees: () => packageTrees.reports,
-      caPem: () => tls?.caPem() ?? null,
-      htpasswd,
-    })
     const onResponse = missRecorder(catalog, logger)
-    const handler = (listener: ListenerKind) => requestHandler(app, { logger, metrics, onResponse, listener })
+    const handler = (listener: ListenerKind) => requestHandler(slot, { logger, metrics, onResponse, listener })
     if (config.listen.http) listeners.push(await listen('http', config.listen.http, handler('http')))
     if (config.listen.https && tls) {
       const l = await listen('https', config.listen.https, handler('https'), secureContextOptions(tls.current))
@@ -256,57 +208,44 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
   // checks (which stat every package) run beside it.
   const watcher = watchCatalog(catalog, layout.stores.uncached, layout.filesRoots, logger.child({ sub: 'watch' }))
   const scanned = catalog.scan().catch((err) => logger.error({ err }, 'catalog scan failed'))
-  const treesChecked = scanned
-    .then(() => packageTrees.check())
-    .then(
-      (reports) => {
-        const log = logger.child({ sub: 'trees' })
-        for (const r of reports) {
-          catalog.recordTree({
-            root: r.dir,
-            path: `${r.url}${r.suite ? ` ${r.suite}` : ''}`,
-            kind: r.kind,
-            packages: r.packages,
-            ok: r.ok,
-            problems: r.problems.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))),
-          })
-          const fields = {
-            kind: r.kind,
-            url: r.url,
-            suite: r.suite ?? undefined,
-            packages: r.packages,
-            index_files: r.indexFiles,
-            ms: r.durationMs,
-          }
-          if (r.ok) log.info(fields, 'package tree ok')
-          else log.warn({ ...fields, problems: r.problems.length, first: r.problems.slice(0, 10) }, 'package tree has problems')
-          for (const note of r.notes) log.info({ url: r.url, note }, 'package tree not fully checked')
-        }
-      },
-      (err) => {
-        if (!packageTrees.closed) logger.warn({ err }, 'package tree check failed')
-      },
-    )
+  void checkPackageTrees(serving, parts, scanned)
+  const state: ServerState = { parts, htpasswd, slot, serving, watcher, retiring: new Set(), closed: false }
+  // A reload during the first scan: rows the scan wrote for stores or roots dropped since go too.
+  void scanned.then(() => {
+    if (state.serving !== serving && !state.closed) catalog.retarget(state.serving.layout.stores.uncached, state.serving.layout.filesRoots)
+  })
+  let reloading: Promise<unknown> = Promise.resolve()
   return {
     listeners,
-    layout,
+    get layout() {
+      return state.serving.layout
+    },
     catalog,
     scanned: scanned.then(() => undefined),
     watcherReady: watcher.ready,
     tls,
     ntp: sntp ? { host: sntp.host, port: sntp.port } : null,
-    packageTrees,
+    get packageTrees() {
+      return state.serving.packageTrees
+    },
     htpasswd,
+    reload: (load) => {
+      const next = reloading.then(() => reloadServer(state, load))
+      reloading = next.catch(() => undefined)
+      return next
+    },
     close: async (graceMs = 30_000) => {
+      state.closed = true
+      await reloading
       tls?.stop()
       stopHtpasswdWatch?.()
       stopPushSweep()
-      packageTrees.close()
+      state.serving.packageTrees.close()
       await Promise.all([...listeners.map((l) => closeListener(l, graceMs)), sntp?.stop()])
       fileCache.close()
-      await watcher.close()
+      await Promise.all([state.watcher, ...state.retiring].map((w) => w.close()))
       await scanned
-      await treesChecked
+      await state.serving.treesChecked
       catalog.close()
     },
   }

@@ -47,7 +47,13 @@ export const readImagesOrigin = (file: string): OriginEntry[] => {
   })
 }
 
-export const buildLayout = (config: OutpostConfig): ServedLayout => {
+/** Parts of a running server's layout that a new one (a reload) takes over as they are. */
+export interface LayoutReuse {
+  /** The push root's store: uploads in progress live in it (same `registry.push_root` and `upload_ttl_s`). */
+  push?: Registry2WritableStore | undefined
+}
+
+export const buildLayout = (config: OutpostConfig, reuse: LayoutReuse = {}): ServedLayout => {
   const registryRoots = [...config.registry.roots]
   const filesRoots: FilesRoot[] = config.files.roots.map((r) => ({ prefix: r.prefix, path: r.path }))
   const originFiles = [...config.registry.images_origin]
@@ -69,7 +75,7 @@ export const buildLayout = (config: OutpostConfig): ServedLayout => {
     throw new ConfigError(
       `registry.push_root: ${config.registry.push_root} is also a registry root or OCI layout (${clash}); those are never written: give pushes a folder of their own`,
     )
-  const push = new Registry2WritableStore(config.registry.push_root, { uploadTtlMs: config.registry.upload_ttl_s * 1000 })
+  const push = reuse.push ?? new Registry2WritableStore(config.registry.push_root, { uploadTtlMs: config.registry.upload_ttl_s * 1000 })
   return {
     stores: new ImageStores(stores, { push }),
     resolver: new NameResolver({ origins, rules: config.registry.mappings }),

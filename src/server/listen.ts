@@ -59,40 +59,68 @@ export interface RequestHandlerOptions {
   listener?: ListenerKind
 }
 
-/** The Node request listener for an app, with the access log and metrics. */
-export const requestHandler = <E extends Env>(app: Hono<E>, options: RequestHandlerOptions) => {
+/** What the listeners serve: the app and whether requests are logged (`log.access`). */
+export interface Served<E extends Env> {
+  readonly app: Hono<E>
+  readonly accessLog: boolean
+}
+
+/**
+ * The slot the listeners read once per request. A reload puts a new
+ * `Served` in it: requests from then on get the new app, requests in flight
+ * finish on the one they started with.
+ */
+export interface ServedSlot<E extends Env> {
+  current: Served<E>
+}
+
+/**
+ * The Node request listener for an app (or for whatever app a slot holds
+ * when the request arrives), with the access log and metrics. An access
+ * line stays short: method, path, status, bytes, ms, client, and the
+ * listener and user when there are; at debug also the route and user agent.
+ */
+export const requestHandler = <E extends Env>(app: Hono<E> | ServedSlot<E>, options: RequestHandlerOptions) => {
+  const slot: ServedSlot<E> = 'fetch' in app ? { current: { app, accessLog: true } } : app
   const kind = options.listener
-  const listener = getRequestListener(kind ? (request, env) => app.fetch(request, { ...env, listener: kind }) : app.fetch)
+  const listener = getRequestListener(
+    kind
+      ? (request, env) => slot.current.app.fetch(request, { ...env, listener: kind })
+      : (request, env) => slot.current.app.fetch(request, env),
+  )
   const access = options.logger.child({ sub: 'access' })
   const { metrics } = options
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint()
+    const served = slot.current
     const sentBytes = countBodyBytes(res)
     res.once('close', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6
       const route = routeLabelOf(req)
       const status = String(res.statusCode)
       const bytes = req.method === 'HEAD' ? 0 : sentBytes()
-      const user = requestUserOf(req)
       metrics.requests.inc({ route, method: req.method ?? '', status })
       metrics.bytes.inc({ route, status }, bytes)
       metrics.duration.observe({ route }, ms / 1000)
-      access.info(
-        {
-          method: req.method,
-          path: req.url,
-          status: res.statusCode,
-          bytes,
-          ms: Math.round(ms * 100) / 100,
-          remote: req.socket.remoteAddress,
-          route,
-          ua: req.headers['user-agent'],
-          ...(kind ? { listener: kind } : {}),
-          ...(user !== undefined ? { user } : {}),
-          ...(res.writableFinished ? {} : { aborted: true }),
-        },
-        'request',
-      )
+      if (served.accessLog && access.isLevelEnabled('info')) {
+        const user = requestUserOf(req)
+        const debug = access.isLevelEnabled('debug')
+        access.info(
+          {
+            method: req.method,
+            path: req.url,
+            status: res.statusCode,
+            bytes,
+            ms: Math.round(ms * 10) / 10,
+            client: req.socket.remoteAddress,
+            ...(kind ? { listener: kind } : {}),
+            ...(user !== undefined ? { user } : {}),
+            ...(res.writableFinished ? {} : { aborted: true }),
+            ...(debug ? { route, ua: req.headers['user-agent'] } : {}),
+          },
+          'request',
+        )
+      }
       options.onResponse?.(req, res, route)
     })
     void listener(req, res)

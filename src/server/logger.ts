@@ -1,7 +1,14 @@
-/** One JSON-lines logger, created at start-up and passed down. */
+/**
+ * One logger, created at start-up and passed down. It writes JSON lines led
+ * by their syslog priority (for journald), or short lines for people at a
+ * terminal: see log-format.ts. Child loggers follow the root's level, so
+ * setting `logger.level` (a reload) changes every part at once.
+ */
 import { pino, type Logger, type LevelWithSilent } from 'pino'
+import { lineFormat, prefixJsonLine, prettyJsonLine, type LineFormat, type LogFormat } from './log-format.js'
 
 export type { Logger } from 'pino'
+export type { LogFormat } from './log-format.js'
 
 const REDACTED = [
   'authorization',
@@ -13,18 +20,40 @@ const REDACTED = [
   'request.headers.authorization',
 ]
 
-export const createLogger = (level: LevelWithSilent, destination?: NodeJS.WritableStream): Logger =>
-  pino(
+type Destination = NodeJS.WritableStream & { isTTY?: boolean }
+
+/** The line format a logger writing to `destination` (stdout when absent) uses. */
+export const loggerLineFormat = (format: LogFormat, destination?: Destination): LineFormat =>
+  lineFormat(format, destination ? destination.isTTY === true : process.stdout.isTTY === true)
+
+export const createLogger = (level: LevelWithSilent, destination?: Destination, format: LogFormat = 'auto'): Logger => {
+  const lines = loggerLineFormat(format, destination)
+  const color = lines === 'pretty' && (destination ?? process.stdout).isTTY === true && !process.env.NO_COLOR
+  let logger: Logger | undefined = undefined
+  logger = pino(
     {
       level,
-      base: { svc: 'outpost' },
+      base: null,
       timestamp: pino.stdTimeFunctions.isoTime,
+      // The level comes first in every line: prefixJsonLine reads it there.
       formatters: { level: (label) => ({ level: label }) },
+      // Stack traces are for debugging: at info and above an error shows its type and message.
+      serializers: {
+        err: (err: Error) => {
+          const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>
+          if (!out || typeof out !== 'object' || logger?.isLevelEnabled('debug')) return out
+          const { stack: _stack, ...rest } = out
+          return rest
+        },
+      },
       // Credentials never reach the log, wherever a header set ends up in a logged object.
       redact: { paths: REDACTED, censor: '[redacted]' },
+      hooks: { streamWrite: lines === 'json' ? prefixJsonLine : (s) => prettyJsonLine(s, { color }) },
     },
     (destination ?? pino.destination({ fd: 1, sync: false })) as pino.DestinationStream,
   )
+  return logger
+}
 
 /** A logger that drops everything (tests). */
 export const silentLogger = (): Logger => pino({ level: 'silent' })

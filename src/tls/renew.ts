@@ -40,7 +40,7 @@ export class CertificateRenewer {
   private readonly servers = new Set<TlsServer>()
   private timer: NodeJS.Timeout | null = null
   private running: Promise<RenewalOutcome> | null = null
-  private readonly settings: TlsSettings
+  private settings: TlsSettings
   private readonly log: TlsLogger
   private readonly intervalMs: number
   private readonly now: () => Date
@@ -51,6 +51,11 @@ export class CertificateRenewer {
     this.log = options.logger ?? { info() {}, warn() {} }
     this.intervalMs = options.intervalMs ?? CHECK_INTERVAL_MS
     this.now = options.now ?? (() => new Date())
+  }
+
+  /** Settings for the checks from now on (a reload): a check re-issues the certificate when its names no longer match. */
+  useSettings(settings: TlsSettings): void {
+    this.settings = settings
   }
 
   /** Servers whose certificate is swapped on renewal. */

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import http from 'node:http'
 import { tempDir } from '../helpers/server.js'
 import { freePort, run, startProcess, waitFor, portOpen } from '../helpers/procs.js'
+import { logRecords, stderrText } from '../helpers/logs.js'
 
 const CLI = ['--import', 'tsx', 'src/cli/index.ts']
 
@@ -16,11 +17,11 @@ test('an invalid config stops start-up naming the key', async (t) => {
   writeFileSync(file, 'listen:\n  http: 127.0.0.1:notaport\nregistry:\n  rootz: []\n')
   const r = await run(process.execPath, [...CLI, 'serve', '--config', file])
   assert.equal(r.status, 2)
-  assert.match(r.stderr, /listen\.http: "127\.0\.0\.1:notaport" is not ADDR:PORT/)
-  assert.match(r.stderr, /registry: unknown key\(s\) "rootz"/)
+  assert.match(stderrText(r.stderr), /listen\.http: "127\.0\.0\.1:notaport" is not ADDR:PORT/)
+  assert.match(stderrText(r.stderr), /registry: unknown key\(s\) "rootz"/)
   const env = await run(process.execPath, [...CLI, 'serve', '--http', 'nonsense'], { env: { ...process.env, OUTPOST_LOG_LEVEL: 'loud' } })
   assert.equal(env.status, 2)
-  assert.match(env.stderr, /environment: log_level/)
+  assert.match(stderrText(env.stderr), /environment: log_level/)
 })
 
 test('a push listener off loopback without htpasswd, or an htpasswd that is not bcrypt, stops start-up', async (t) => {
@@ -29,13 +30,13 @@ test('a push listener off loopback without htpasswd, or an htpasswd that is not 
   const quiet = ['--data-dir', join(dir, 'data'), '--http', '127.0.0.1:0', '--https', 'off', '--ntp', 'off']
   const open = await run(process.execPath, [...CLI, 'serve', '--config', '/dev/null', ...quiet, '--push', '0.0.0.0:0'])
   assert.equal(open.status, 2)
-  assert.match(open.stderr, /listen\.push: 0\.0\.0\.0 is not a loopback address/)
+  assert.match(stderrText(open.stderr), /listen\.push: 0\.0\.0\.0 is not a loopback address/)
   const file = join(dir, 'htpasswd')
   writeFileSync(file, '# writers\nalice:$apr1$mWmwQC8o$TK6Pe4c1ehTiA5MHvpnIg0\n')
   const md5 = await run(process.execPath, [...CLI, 'serve', '--config', '/dev/null', ...quiet, '--push', 'off', '--htpasswd', file])
   assert.equal(md5.status, 2)
   assert.match(
-    md5.stderr,
+    stderrText(md5.stderr),
     new RegExp(`registry\\.auth\\.htpasswd: ${file}:2: user "alice": an Apache MD5 \\(\\$apr1\\$\\) hash; only bcrypt`),
   )
   assert.doesNotMatch(md5.stderr, /mWmwQC8o/)
@@ -103,14 +104,10 @@ test('demo serves, logs JSON lines, and SIGTERM finishes in-flight downloads the
     else proc.child.once('exit', (c) => resolve(c))
   })
   assert.equal(code, 0)
-  const lines = proc
-    .output()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-  const access = lines.map((l) => JSON.parse(l)).filter((l) => l.sub === 'access')
+  const access = logRecords(proc.output()).filter((l) => l.sub === 'access')
   assert.ok(access.length >= 3)
   for (const a of access)
-    for (const k of ['method', 'path', 'status', 'bytes', 'ms', 'remote']) assert.ok(k in a, `${k} in ${JSON.stringify(a)}`)
+    for (const k of ['method', 'path', 'status', 'bytes', 'ms', 'client']) assert.ok(k in a, `${k} in ${JSON.stringify(a)}`)
   assert.ok(access.find((a) => a.path === '/v2/_catalog' && a.status === 200 && a.bytes > 0))
   assert.match(proc.output(), /"msg":"stopped"/)
 })

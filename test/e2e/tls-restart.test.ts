@@ -13,6 +13,7 @@ import { X509Certificate } from 'node:crypto'
 import { tempDir } from '../helpers/server.js'
 import { buildRegistry2 } from '../helpers/fixtures.js'
 import { requireTool, run, runOk, startProcess, waitFor, type Spawned } from '../helpers/procs.js'
+import { parseLogLine } from '../helpers/logs.js'
 import { createServerCert, describeCert, tlsPaths } from '../../src/tls/index.js'
 import { writeCertAndKey } from '../../src/tls/store.js'
 
@@ -67,7 +68,7 @@ describe('certificates across restarts, renewal and CA rotation (outpost serve +
       () => {
         for (const line of proc.output().split('\n')) {
           if (!line.includes('"msg":"listening"')) continue
-          const l = JSON.parse(line) as { listener: string; url: string }
+          const l = parseLogLine(line) as { listener: string; url: string }
           urls[l.listener] = l.url
         }
         if (proc.child.exitCode !== null) throw new Error(`outpost exited ${proc.child.exitCode}: ${proc.output()}`)

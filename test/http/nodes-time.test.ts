@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs'
 import { PassThrough } from 'node:stream'
 import request from 'supertest'
 import { startTestServer, tempDir } from '../helpers/server.js'
+import { parseLogLine } from '../helpers/logs.js'
 import { createLogger, loadConfig, startServer } from '../../src/server/index.js'
 
 test('GET /time: ms, ISO form, Date header, where SNTP is served', async (t) => {
@@ -48,7 +49,7 @@ test('an SNTP port already taken: a clear log line, and the server carries on', 
   const running = await startServer(config, createLogger('info', sink))
   t.after(() => running.close(1000))
   assert.equal(running.ntp, null)
-  const warn = lines.map((l) => JSON.parse(l)).find((l) => l.level === 'warn' && /SNTP is off/.test(l.msg))
+  const warn = lines.map(parseLogLine).find((l) => l.level === 'warn' && /SNTP is off/.test(l.msg))
   assert.ok(warn, lines.join('\n'))
   assert.match(warn.msg, new RegExp(`cannot bind UDP 127\\.0\\.0\\.1:${taken} \\(EADDRINUSE\\)`))
   await request(running.listeners[0]!.url).get('/time').expect(200)

@@ -18,6 +18,7 @@ import { buildRegistry2, type Fixture } from '../helpers/fixtures.js'
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js'
 import { createLogger, loadConfig, startServer, silentLogger, ConfigError, Metrics, type RunningServer } from '../../src/server/index.js'
 import { requestHandler } from '../../src/server/listen.js'
+import { parseLogLine } from '../helpers/logs.js'
 import { Htpasswd, mayWrite, registryAccess, type ListenerKind } from '../../src/registry-api/index.js'
 import { RegistryError, errorBody } from '../../src/registry-api/errors.js'
 
@@ -250,7 +251,7 @@ describe('htpasswd on the HTTP listener of a running server', () => {
     const text = lines.join('\n')
     for (const secret of ['s3cret', 'not-it', basic('alice', 's3cret').slice(6), basic('alice', 'not-it').slice(6)])
       assert.ok(!text.includes(secret), secret)
-    const logged = lines.map((l) => JSON.parse(l))
+    const logged = lines.map(parseLogLine)
     const refused = logged.find((l) => l.msg === 'write refused: wrong user or password')
     assert.equal(refused?.user, 'alice')
     const access = logged.filter((l) => l.msg === 'request' && l.path === UPLOAD)
