@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { buildDemoBundle, DEMO_IMAGES } from '../demo/index.js'
 import { FLAG_KEYS, addConfigOptions, flagAttribute, type ConfigFlags } from './options.js'
-import { fail } from './run.js'
+import { failStartup } from './run.js'
 import { serve } from './serve.js'
 
 export const addDemo = (program: Command): void => {
@@ -49,7 +49,7 @@ export const addDemo = (program: Command): void => {
       ]
       process.stderr.write(lines.join('\n'))
     } catch (err) {
-      fail(err)
+      failStartup(err)
     }
   })
 }

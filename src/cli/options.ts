@@ -22,7 +22,8 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 
 const flagOption = (k: ConfigKey): Option => {
   const flag = k.flag!
-  const option = new Option(`--${flag.name} <${flag.arg}>`, `${flag.help ?? k.doc}${k.list ? ' (repeatable)' : ''}`)
+  const value = flag.optional ? `[${flag.arg}]` : `<${flag.arg}>`
+  const option = new Option(`--${flag.name} ${value}`, `${flag.help ?? k.doc}${k.list ? ' (repeatable)' : ''}`)
   if (k.list) option.argParser(collect)
   if (k.choices) option.choices(k.choices)
   return option

@@ -2,7 +2,6 @@
  * outpost serve | demo | ls | import PATH… | certs [--ca] | certs rotate-ca | verify [--repos] | check-config | --version
  * Each subcommand lives in its own module and takes only the flags of the keys it reads.
  */
-import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { addCerts } from './certs.js'
 import { addCheckConfig } from './check-config.js'
@@ -11,15 +10,7 @@ import { addImport } from './import.js'
 import { addLs } from './ls.js'
 import { addServe } from './serve.js'
 import { addVerify } from './verify.js'
-
-const VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-    return pkg.version
-  } catch {
-    return '0.0.0'
-  }
-})()
+import { VERSION } from '../server/version.js'
 
 export const buildProgram = (): Command => {
   const program = new Command()
@@ -27,6 +18,8 @@ export const buildProgram = (): Command => {
     .name('outpost')
     .description('Serves an air-gapped Kubernetes install: images, packages, files, certificates, time.')
     .version(VERSION)
+    // A bad flag or a missing argument is a configuration error (exit 2); commander prints it. Inherited by the subcommands.
+    .exitOverride()
   addServe(program)
   addDemo(program)
   addLs(program)

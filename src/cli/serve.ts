@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { createLogger, loadConfig, logHtpasswdReload, startServer, type Logger, type RunningServer } from '../server/index.js'
 import { FLAG_KEYS, addConfigOptions, flagLayer, type ConfigFlags } from './options.js'
-import { fail } from './run.js'
+import { failStartup, noteLogLevel } from './run.js'
 
 /** Runs until SIGTERM/SIGINT, then stops gracefully and exits 0. */
 const runUntilSignal = (running: RunningServer, logger: Logger): void => {
@@ -55,6 +55,7 @@ export const serve = async (flags: ConfigFlags, defaults: Record<string, unknown
     flags: mergeTrees(defaults, flagLayer(flags)),
     noDefaultFile,
   })
+  noteLogLevel(config.log_level)
   const logger = createLogger(config.log_level)
   for (const w of warnings) logger.warn(w)
   const running = await startServer(config, logger)
@@ -65,7 +66,7 @@ export const serve = async (flags: ConfigFlags, defaults: Record<string, unknown
 export const addServe = (program: Command): void => {
   addConfigOptions(program.command('serve').description('serve a bundle and configured roots'), FLAG_KEYS).action(
     async (flags: ConfigFlags) => {
-      await serve(flags).catch(fail)
+      await serve(flags).catch(failStartup)
     },
   )
 }

@@ -21,6 +21,8 @@ import { tlsSettingsOf } from './tls-settings.js'
 import { openPushRoot } from './push-root.js'
 import { isLoopbackHost, openHtpasswd, type ListenAddress, type OutpostConfig } from './config.js'
 import { startSntp, type SntpServer } from '../nodes/index.js'
+import { hostPort } from './listen-errors.js'
+import { checkRoots, rootProblemLine, RootsError, SERVE_ROOTS_ADVICE } from './roots-check.js'
 
 export { loadConfig, ConfigError, checkConfigFile, DEFAULT_CONFIG_FILE, type OutpostConfig } from './config.js'
 export { CONFIG_KEYS, configKey, type ConfigKey } from './config-keys.js'
@@ -29,6 +31,9 @@ export { createApp, BUILT_IN_PATHS } from './app.js'
 export { buildLayout, scanInventory, verifyLayout } from './compose.js'
 export { Metrics } from './metrics.js'
 export { tlsSettingsOf } from './tls-settings.js'
+export { checkRoots, folderProblem, bundleProblem, rootProblemLine, RootsError, type RootProblem } from './roots-check.js'
+export { VERSION } from './version.js'
+export { ListenError, listenAdvice } from './listen-errors.js'
 
 export interface RunningServer {
   listeners: Listener[]
@@ -93,7 +98,13 @@ const readableCheck = (name: string, path: string): ReadinessCheck => ({
 /** Bind errors that turn the time service off instead of stopping start-up. */
 const NTP_BIND_ERRORS = new Set(['EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EPERM'])
 
-const hostPort = (a: ListenAddress): string => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)
+/** What to do when port 123 cannot be bound. */
+const ntpAdvice = (code: string, addr: ListenAddress): string =>
+  code === 'EADDRINUSE'
+    ? 'Free the port (another chronyd/ntpd?) or set listen.ntp'
+    : code === 'EADDRNOTAVAIL'
+      ? `This host has no address ${addr.host}: set listen.ntp`
+      : 'Run with CAP_NET_BIND_SERVICE (the systemd unit grants it), or set listen.ntp'
 
 /**
  * Time is a side service: a node can still pull and install without it, and
@@ -125,9 +136,10 @@ const startTime = async (config: OutpostConfig, logger: Logger, metrics: Metrics
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? ''
     if (!NTP_BIND_ERRORS.has(code)) throw err
+    // The reason is the code: no stack trace for an expected condition.
     logger.warn(
-      { err, listener: 'ntp', address: hostPort(addr) },
-      `SNTP is off: cannot bind UDP ${hostPort(addr)} (${code}); nodes cannot take time from Outpost. Free the port (another chronyd/ntpd?), run with CAP_NET_BIND_SERVICE, or set listen.ntp`,
+      { listener: 'ntp', address: hostPort(addr), code },
+      `SNTP is off: cannot bind UDP ${hostPort(addr)} (${code}); nodes cannot take time from Outpost. ${ntpAdvice(code, addr)}`,
     )
     return null
   }
@@ -157,6 +169,10 @@ const writesOn = (kind: ListenerKind, config: OutpostConfig): string => {
 }
 
 export const startServer = async (config: OutpostConfig, logger: Logger, metrics = new Metrics()): Promise<RunningServer> => {
+  const missing = checkRoots(config)
+  if (missing.length && !config.allow_missing_roots) throw new RootsError(missing, SERVE_ROOTS_ADVICE)
+  for (const m of missing)
+    logger.warn({ key: m.key, path: m.path }, `${rootProblemLine(m)}: serving without it until it appears (allow_missing_roots)`)
   const layout = buildLayout(config)
   const htpasswd = loadHtpasswd(config, logger)
   // Certificates before any listener: an unusable CA stops start-up with nothing bound.

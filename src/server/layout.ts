@@ -50,7 +50,8 @@ export const readImagesOrigin = (file: string): OriginEntry[] => {
 export const buildLayout = (config: OutpostConfig): ServedLayout => {
   const registryRoots = [...config.registry.roots]
   const filesRoots: FilesRoot[] = config.files.roots.map((r) => ({ prefix: r.prefix, path: r.path }))
-  const originFiles = [...config.registry.images_origin]
+  // With allow_missing_roots, a name map that is not there yet is left out (start-up has warned about it).
+  const originFiles = config.registry.images_origin.filter((f) => !config.allow_missing_roots || existsSync(f))
   if (config.bundle) {
     registryRoots.unshift(join(config.bundle, 'registry'))
     filesRoots.unshift({ prefix: '/', path: join(config.bundle, 'nginx') })
