@@ -1,5 +1,6 @@
 /** One JSON-lines logger, created at start-up and passed down. */
 import { pino, type Logger, type LevelWithSilent } from 'pino'
+import { errorSerializer } from './log-errors.js'
 
 export type { Logger } from 'pino'
 
@@ -20,6 +21,7 @@ export const createLogger = (level: LevelWithSilent, destination?: NodeJS.Writab
       base: { svc: 'outpost' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: errorSerializer(level) },
       // Credentials never reach the log, wherever a header set ends up in a logged object.
       redact: { paths: REDACTED, censor: '[redacted]' },
     },
