@@ -9,6 +9,7 @@ import { addDemo } from './demo.js'
 import { addImport } from './import.js'
 import { addLs } from './ls.js'
 import { addServe } from './serve.js'
+import { addStatus } from './status.js'
 import { addVerify } from './verify.js'
 import { VERSION } from '../server/version.js'
 
@@ -29,6 +30,7 @@ export const buildProgram = (): Command => {
   addImport(program)
   addVerify(program)
   addCheckConfig(program)
+  addStatus(program)
   program.addHelpText(
     'after',
     [

@@ -9,6 +9,9 @@ import { RemoteError } from './run.js'
 
 export const DEFAULT_TIMEOUT_MS = 5000
 
+/** A TLS failure: the server answered, its certificate was refused. */
+const TLS_REFUSED = 'tls'
+
 /** The words for why a request got no answer. */
 export const unreachableReason = (err: unknown): string => {
   const e = err as NodeJS.ErrnoException
@@ -32,9 +35,9 @@ export const unreachableReason = (err: unknown): string => {
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-      return "its certificate is not trusted here (trust Outpost's CA with NODE_EXTRA_CA_CERTS=<data_dir>/tls/ca.crt, or use its http:// address)"
+    case 'CERT_HAS_EXPIRED':
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return 'its certificate does not name this host'
+      return TLS_REFUSED
     default:
       return e?.code ?? e?.message ?? String(err)
   }
@@ -59,13 +62,31 @@ export interface Answer {
 }
 
 /** GET `path` under `base`; any failure to get an answer is a RemoteError naming the address. */
-export const getFrom = (base: URL, path: string, options: { accept?: string; timeoutMs?: number } = {}): Promise<Answer> =>
+export interface GetOptions {
+  accept?: string
+  timeoutMs?: number
+  /** Certificates to trust for https:// (replaces the system's: include them). */
+  ca?: string[]
+}
+
+export const getFrom = (base: URL, path: string, options: GetOptions = {}): Promise<Answer> =>
   new Promise((resolveAnswer, reject) => {
     const url = new URL(path, base)
     const get = url.protocol === 'https:' ? httpsGet : httpGet
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    const unreachable = (err: unknown): void => reject(new RemoteError(`nothing answers at ${base.origin} (${unreachableReason(err)})`))
-    const req = get(url, { headers: { accept: options.accept ?? 'application/json' }, timeout: timeoutMs }, (res) => {
+    const unreachable = (err: unknown): void => {
+      const reason = unreachableReason(err)
+      const code = (err as NodeJS.ErrnoException).code
+      reject(
+        new RemoteError(
+          reason === TLS_REFUSED
+            ? `${base.origin}: its certificate is refused here (${code}): pass --data-dir of that Outpost (its tls/ca.crt is then trusted), set NODE_EXTRA_CA_CERTS to its CA, or use its http:// address`
+            : `nothing answers at ${base.origin} (${reason})`,
+        ),
+      )
+    }
+    const tls = url.protocol === 'https:' && options.ca ? { ca: options.ca } : {}
+    const req = get(url, { headers: { accept: options.accept ?? 'application/json' }, timeout: timeoutMs, ...tls }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('error', () => reject(new RemoteError(`${base.origin} stopped answering`)))
@@ -96,8 +117,8 @@ export const answerSummary = (a: Answer): string => {
 }
 
 /** GET a JSON document; an HTTP error or a body that is not JSON is a RemoteError. */
-export const getJson = async <T>(base: URL, path: string, options: { okStatuses?: number[]; timeoutMs?: number } = {}): Promise<T> => {
-  const a = await getFrom(base, path, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {})
+export const getJson = async <T>(base: URL, path: string, options: GetOptions & { okStatuses?: number[] } = {}): Promise<T> => {
+  const a = await getFrom(base, path, { ...options, accept: 'application/json' })
   if (!(a.status >= 200 && a.status < 300) && !(options.okStatuses ?? []).includes(a.status)) {
     throw new RemoteError(`${new URL(path, base).href} answered ${answerSummary(a)}${a.status === 404 ? ' (is it an Outpost?)' : ''}`)
   }

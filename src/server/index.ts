@@ -22,6 +22,7 @@ import { openPushRoot } from './push-root.js'
 import { isLoopbackHost, openHtpasswd, type ListenAddress, type OutpostConfig } from './config.js'
 import { startSntp, type SntpServer } from '../nodes/index.js'
 import { hostPort } from './listen-errors.js'
+import { VERSION } from './version.js'
 import { checkRoots, rootProblemLine, RootsError, SERVE_ROOTS_ADVICE } from './roots-check.js'
 
 export { loadConfig, ConfigError, checkConfigFile, DEFAULT_CONFIG_FILE, type OutpostConfig } from './config.js'
@@ -145,6 +146,23 @@ const startTime = async (config: OutpostConfig, logger: Logger, metrics: Metrics
   }
 }
 
+/** For `/readyz?verbose` (what `outpost status` prints): version, start time, listeners, the certificate served. */
+const aboutServer = (listeners: readonly Listener[], sntp: SntpServer | null, tls: CertificateRenewer | null, startedAt: Date) => ({
+  version: VERSION,
+  startedAt: startedAt.toISOString(),
+  listeners: [
+    ...listeners.map((l) => ({ name: l.name, address: hostPort({ host: l.address.address, port: l.address.port }), url: l.url })),
+    ...(sntp ? [{ name: 'ntp', address: `udp ${hostPort({ host: sntp.host, port: sntp.port })}` }] : []),
+  ],
+  certificate: tls
+    ? {
+        source: tls.current.source,
+        subject: tls.current.server.subject,
+        notAfter: tls.current.server.notAfter.toISOString(),
+      }
+    : null,
+})
+
 /** The htpasswd file, read and checked before anything listens: a bad line stops start-up (exit 2). */
 const loadHtpasswd = (config: OutpostConfig, logger: Logger): Htpasswd | null => {
   const htpasswd = openHtpasswd(config)
@@ -224,6 +242,7 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
   for (const h of await hiddenEntries(layout.filesRoots, BUILT_IN_PATHS)) {
     logger.warn({ prefix: h.prefix, path: h.path, url: h.url, hidden_by: h.hiddenBy }, 'file root entry hidden: it will not be served')
   }
+  const startedAt = new Date()
   const fileCache = new FileCache()
   const packageTrees = new PackageTrees({ roots: layout.filesRoots, symlinks: layout.filesSymlinks })
   const listeners: Listener[] = []
@@ -243,6 +262,7 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
       ntp: () => (sntp ? { port: sntp.port } : null),
       catalog: () => catalog,
       readiness: () => readiness,
+      about: () => aboutServer(listeners, sntp, tls, startedAt),
       fileCache,
       packageTrees: () => packageTrees.reports,
       caPem: () => tls?.caPem() ?? null,
