@@ -10,8 +10,10 @@ import { addImport } from './import.js'
 import { addLs } from './ls.js'
 import { addServe } from './serve.js'
 import { addStatus } from './status.js'
+import { addCompletion } from './completion.js'
 import { addVerify } from './verify.js'
 import { VERSION } from '../server/version.js'
+import { EXIT_HELP, addExamples } from './help.js'
 
 export const buildProgram = (): Command => {
   const program = new Command()
@@ -31,13 +33,16 @@ export const buildProgram = (): Command => {
   addVerify(program)
   addCheckConfig(program)
   addStatus(program)
+  addCompletion(program)
+  addExamples(program)
   program.addHelpText(
     'after',
     [
       '',
       'Every configuration key has an OUTPOST_ environment variable (see the README or',
       'config/outpost.example.yaml): flags win over the environment, the environment',
-      'over the config file.',
+      'over the config file. `outpost COMMAND --help` shows its flags, defaults and examples.',
+      EXIT_HELP,
     ].join('\n'),
   )
   return program

@@ -186,6 +186,7 @@ export const addStatus = (program: Command): void => {
   addConfigOptions(
     program
       .command('status')
+      .summary('one screen about a running Outpost; exit 1 when it is not ready')
       .description(
         'one screen about a running Outpost: ready or not and why, listeners, counts, nodes, misses, certificate; exit 1 when not ready',
       )
