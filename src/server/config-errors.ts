@@ -35,6 +35,12 @@ const KNOWN_PATHS: readonly string[] = (() => {
 
 const parentOf = (path: string): string => path.slice(0, Math.max(0, path.lastIndexOf('.')))
 const lastOf = (path: string): string => path.slice(path.lastIndexOf('.') + 1)
+const isSubsequence = (short: string, long: string): boolean => {
+  let i = 0
+  for (const c of long) if (c === short[i]) i++
+  return i === short.length
+}
+
 const squash = (s: string): string => s.toLowerCase().replace(/[-_.\s]/g, '')
 
 /**
@@ -52,12 +58,16 @@ export const suggestKeys = (parent: readonly string[], name: string): string[] =
   const scored = siblings.map((p) => ({ p, d: editDistance(wanted, lastOf(p)) })).filter((s) => s.d <= limit)
   if (scored.length) {
     const best = Math.min(...scored.map((s) => s.d))
-    return scored.filter((s) => s.d === best).map((s) => s.p)
+    const nearest = scored.filter((s) => s.d === best).map((s) => s.p)
+    // A tie (`htp`: http or ntp?) goes to the names that hold every letter typed, in order.
+    const kept = nearest.filter((p) => isSubsequence(wanted, lastOf(p)))
+    return kept.length ? kept : nearest
   }
   const elsewhere = KNOWN_PATHS.filter((p) => lastOf(p) === wanted && parentOf(p) !== prefix)
   if (elsewhere.length) return elsewhere
   const whole = squash(prefix ? `${prefix}.${name}` : name)
-  return KNOWN_PATHS.filter((p) => squash(p) === whole || (whole.length > 6 && editDistance(whole, squash(p)) <= 1))
+  const exact = KNOWN_PATHS.filter((p) => squash(p) === whole)
+  return exact.length ? exact : KNOWN_PATHS.filter((p) => whole.length > 6 && editDistance(whole, squash(p)) <= 1)
 }
 
 /** ` (did you mean registry.roots?)`, or nothing. */
