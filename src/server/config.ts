@@ -202,7 +202,9 @@ export const loadConfig = (options: LoadConfigOptions = {}): ConfigLoadResult =>
     try {
       text = readFileSync(source, 'utf8')
     } catch (err) {
-      throw new ConfigError(`${source}: cannot read config file: ${(err as Error).message}`)
+      const e = err as NodeJS.ErrnoException
+      const why = e.code === 'ENOENT' ? 'it does not exist (start from config/outpost.example.yaml)' : e.message
+      throw new ConfigError(`${source}: cannot read config file: ${why}`)
     }
     let doc: unknown
     try {
