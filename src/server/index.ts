@@ -16,6 +16,7 @@ import { Metrics } from './metrics.js'
 import { BUILT_IN_PATHS, createApp } from './app.js'
 import { FileCache, PackageTrees, hiddenEntries } from '../repos/index.js'
 import { buildLayout, openCatalog, openCatalogDb, type ServedLayout } from './compose.js'
+import { checkPushRootOwn } from './layout.js'
 import { closeListener, listen, requestHandler, type Listener } from './listen.js'
 import { tlsSettingsOf } from './tls-settings.js'
 import { openPushRoot } from './push-root.js'
@@ -187,6 +188,7 @@ const writesOn = (kind: ListenerKind, config: OutpostConfig): string => {
 }
 
 export const startServer = async (config: OutpostConfig, logger: Logger, metrics = new Metrics()): Promise<RunningServer> => {
+  checkPushRootOwn(config)
   const missing = checkRoots(config)
   if (missing.length && !config.allow_missing_roots) throw new RootsError(missing, SERVE_ROOTS_ADVICE)
   for (const m of missing)

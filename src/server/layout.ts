@@ -47,6 +47,21 @@ export const readImagesOrigin = (file: string): OriginEntry[] => {
   })
 }
 
+/** Pushes go to a tree of their own: bundle roots and OCI layouts are never written. */
+export const checkPushRootOwn = (config: OutpostConfig): void => {
+  const pushRoot = resolve(config.registry.push_root)
+  const readOnly = [
+    ...(config.bundle ? [join(config.bundle, 'registry')] : []),
+    ...config.registry.roots,
+    ...config.registry.oci_layouts.map((l) => l.path),
+  ]
+  const clash = readOnly.find((r) => resolve(r) === pushRoot)
+  if (clash)
+    throw new ConfigError(
+      `registry.push_root: ${config.registry.push_root} is also a registry root or OCI layout (${clash}); those are never written: give pushes a folder of their own`,
+    )
+}
+
 export const buildLayout = (config: OutpostConfig): ServedLayout => {
   const registryRoots = [...config.registry.roots]
   const filesRoots: FilesRoot[] = config.files.roots.map((r) => ({ prefix: r.prefix, path: r.path }))
@@ -63,13 +78,7 @@ export const buildLayout = (config: OutpostConfig): ServedLayout => {
     ...config.registry.oci_layouts.map((l) => new OciLayoutStore(l.path, l.name)),
   ]
   const origins = originFiles.flatMap(readImagesOrigin)
-  // Pushes go to a tree of their own: bundle roots and OCI layouts are never written.
-  const pushRoot = resolve(config.registry.push_root)
-  const clash = [...registryRoots, ...config.registry.oci_layouts.map((l) => l.path)].find((r) => resolve(r) === pushRoot)
-  if (clash)
-    throw new ConfigError(
-      `registry.push_root: ${config.registry.push_root} is also a registry root or OCI layout (${clash}); those are never written: give pushes a folder of their own`,
-    )
+  checkPushRootOwn(config)
   const push = new Registry2WritableStore(config.registry.push_root, { uploadTtlMs: config.registry.upload_ttl_s * 1000 })
   return {
     stores: new ImageStores(stores, { push }),
