@@ -205,7 +205,7 @@ test('every subcommand has examples in its help; flags show their defaults', () 
     commands(program)
       .find((c) => c.path === path)!
       .cmd.helpInformation()
-  assert.match(help('serve'), /--http <addr:port\|off> +plain HTTP listener \(default:\s+0\.0\.0\.0:8080\)/)
+  assert.match(help('serve'), /--http <addr:port\|off> +plain HTTP listener \(default:\s+0\.0\.0\.0:8080[;)]/)
   assert.match(help('serve'), /--allow-missing-roots \[true\|false\]/)
   assert.match(help('serve'), /--data-dir <dir> +catalog and certificates \(default:\s+\/var\/lib\/outpost;/)
   assert.match(help('demo'), /--http <addr:port\|off> +plain HTTP listener \(default:\s+127\.0\.0\.1:8080\)/)
