@@ -31,8 +31,7 @@ const ls = async (target: string | undefined, flags: ConfigFlags): Promise<void>
     }
     const config = commandConfig(target ? { ...flags, [flagAttribute('bundle')]: resolve(target) } : flags)
     const missing = checkRoots(config)
-    if (missing.length && !config.allow_missing_roots)
-      throw new RootsError(missing, 'Fix the path (ls lists what the configured roots hold), or set allow_missing_roots to list the rest.')
+    if (missing.length && !config.allow_missing_roots) throw new RootsError(missing)
     for (const m of missing) process.stderr.write(`outpost: ${rootProblemLine(m)} (left out)\n`)
     process.stdout.write(renderInventoryText(await scanInventory(buildLayout(config))))
   } catch (err) {

@@ -68,8 +68,7 @@ const verify = async (flags: VerifyFlags): Promise<void> => {
     const config = commandConfig(flags)
     // A root that is not there is not "all good": stop (exit 2), or with allow_missing_roots count it as a problem.
     const missing = checkRoots(config)
-    if (missing.length && !config.allow_missing_roots)
-      throw new RootsError(missing, 'Fix the path: verify checks what the configured roots hold.')
+    if (missing.length && !config.allow_missing_roots) throw new RootsError(missing)
     for (const m of missing) process.stdout.write(`MISSING ${rootProblemLine(m)}\n`)
     const layout = buildLayout(config)
     if (flags.repos) {

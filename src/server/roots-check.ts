@@ -90,8 +90,8 @@ export const rootProblemLine = (p: RootProblem): string => `${p.key}: ${p.path} 
 /** Configured roots that are not there: a configuration error (exit 2), with what to do. */
 export class RootsError extends ConfigError {
   readonly problems: RootProblem[]
-  constructor(problems: RootProblem[], advice: string) {
-    super([...problems.map(rootProblemLine), advice].join('\n'))
+  constructor(problems: RootProblem[], advice?: string) {
+    super([...problems.map(rootProblemLine), ...(advice ? [advice] : [])].join('\n'))
     this.name = 'RootsError'
     this.problems = problems
   }

@@ -64,10 +64,10 @@ describe('outpost when something is wrong', () => {
     const verify = await outpost(['verify', '--config', '/dev/null', '--bundle', '/nonexistent', '--data-dir', join(dir, 'd2')])
     assert.equal(verify.status, 2)
     assert.equal(verify.stdout, '')
-    assert.equal(
-      verify.stderr,
-      'outpost: bundle: /nonexistent does not exist\noutpost: Fix the path: verify checks what the configured roots hold.\n',
-    )
+    assert.equal(verify.stderr, 'outpost: bundle: /nonexistent does not exist\n')
+    const lsRoots = await outpost(['ls', '--config', '/dev/null', '--files-root', `/x=${join(dir, 'no-files')}`])
+    assert.equal(lsRoots.status, 2)
+    assert.equal(lsRoots.stderr, `outpost: files.roots: ${join(dir, 'no-files')} does not exist\n`)
     const ls = await outpost(['ls', '--config', '/dev/null', '/nonexistent'])
     assert.equal(ls.status, 2)
     assert.equal(ls.stderr, 'outpost: /nonexistent does not exist\n')
