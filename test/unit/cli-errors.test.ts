@@ -2,7 +2,7 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Command } from 'commander'
@@ -14,6 +14,7 @@ import { renderStatus, type StatusData } from '../../src/cli/status.js'
 import { buildProgram } from '../../src/cli/program.js'
 import { bashCompletion } from '../../src/cli/completion.js'
 import { EXAMPLES } from '../../src/cli/help.js'
+import { VERSION } from '../../src/server/version.js'
 
 const tmp = (t: TestContext): string => {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-cli-errors-'))
@@ -212,6 +213,12 @@ test('every subcommand has examples in its help; flags show their defaults', () 
   assert.match(help('demo'), /--data-dir <dir> +catalog and certificates \(default:\s+\.\/\.outpost\)/)
   assert.match(help('status'), /--timeout <seconds>/)
   assert.match(program.helpInformation() + '', /status \[options\] \[url\]/)
+})
+
+test('the version is the package version, on the program', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  assert.equal(VERSION, pkg.version)
+  assert.equal(buildProgram().version(), pkg.version)
 })
 
 test('bash completion: subcommands, their flags, choices, folders', (t) => {
