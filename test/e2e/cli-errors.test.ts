@@ -204,10 +204,12 @@ describe('outpost when something is wrong', () => {
     )
     t.after(() => proc.stop())
     await waitFor(() => portOpen(http), `serve to listen: ${proc.output()}`, 30000)
+    // Log lines are written asynchronously: wait for the one that follows the listeners.
+    await waitFor(() => proc.output().includes('"msg":"listening"'), `the listening log line: ${proc.output()}`)
     const logs = proc
       .output()
       .split('\n')
-      .filter((l) => l.startsWith('{'))
+      .filter((l) => l.startsWith('{') && l.endsWith('}'))
       .map((l) => JSON.parse(l) as Record<string, unknown>)
     const missing = logs.find((l) => l.key === 'bundle')
     assert.equal(missing?.level, 'warn')
