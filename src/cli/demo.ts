@@ -4,13 +4,21 @@ import type { Command } from 'commander'
 import { buildDemoBundle, DEMO_IMAGES } from '../demo/index.js'
 import { FLAG_KEYS, addConfigOptions, flagAttribute, type ConfigFlags } from './options.js'
 import { writeStderr } from './log-output.js'
-import { fail } from './run.js'
+import { failStartup } from './run.js'
 import { serve } from './serve.js'
+
+/** The demo listens on loopback only, on these addresses unless flags say otherwise. */
+const DEMO_LISTEN = { http: '127.0.0.1:8080', https: '127.0.0.1:8443', push: '127.0.0.1:5000', ntp: '127.0.0.1:11123' }
 
 export const addDemo = (program: Command): void => {
   addConfigOptions(
     program.command('demo').description('build the small built-in demo bundle under ./.outpost and serve it on loopback'),
     FLAG_KEYS,
+    {
+      bundle: '<data_dir>/demo-bundle, built on start',
+      data_dir: './.outpost',
+      ...Object.fromEntries(Object.entries(DEMO_LISTEN).map(([k, v]) => [`listen.${k}`, v])),
+    },
   ).action(async (flags: ConfigFlags) => {
     try {
       const dataDir = resolve((flags[flagAttribute('data_dir')] as string | undefined) ?? '.outpost')
@@ -18,7 +26,7 @@ export const addDemo = (program: Command): void => {
       const defaults = {
         bundle,
         data_dir: dataDir,
-        listen: { http: '127.0.0.1:8080', https: '127.0.0.1:8443', push: '127.0.0.1:5000', ntp: '127.0.0.1:11123' },
+        listen: DEMO_LISTEN,
       }
       const running = await serve(flags, defaults, true)
       const http = running.listeners.find((l) => l.name === 'http')
@@ -50,7 +58,7 @@ export const addDemo = (program: Command): void => {
       ]
       writeStderr(lines.join('\n'), 'info')
     } catch (err) {
-      fail(err)
+      failStartup(err)
     }
   })
 }

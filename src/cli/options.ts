@@ -20,19 +20,38 @@ export const LAYOUT_KEYS: readonly string[] = ['bundle', 'registry.roots', 'regi
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
 
-const flagOption = (k: ConfigKey): Option => {
+/**
+ * ` (default: 0.0.0.0:8080)` for a key's help, from the schema (or from `shown`,
+ * for a command with defaults of its own). Only said, never set: a flag's
+ * default would override the config file and the environment.
+ */
+export const defaultHelp = (k: ConfigKey, shown?: string): string => {
+  const note = k.defaultNote?.replace(/`/g, '')
+  if (shown !== undefined) return ` (default: ${shown})`
+  const v = k.default
+  if (v === null || v === undefined) return note ? ` (default: ${note})` : ''
+  if (Array.isArray(v)) return v.length ? ` (default: ${v.join(', ')})` : ''
+  return ` (default: ${String(v)}${note ? `; ${note}` : ''})`
+}
+
+const flagOption = (k: ConfigKey, shown?: string): Option => {
   const flag = k.flag!
-  const option = new Option(`--${flag.name} <${flag.arg}>`, `${flag.help ?? k.doc}${k.list ? ' (repeatable)' : ''}`)
+  const value = flag.optional ? `[${flag.arg}]` : `<${flag.arg}>`
+  const option = new Option(`--${flag.name} ${value}`, `${flag.help ?? k.doc}${k.list ? ' (repeatable)' : ''}${defaultHelp(k, shown)}`)
   if (k.list) option.argParser(collect)
   if (k.choices) option.choices(k.choices)
   return option
 }
 
-/** Adds `--config` and the flags of the named keys (in schema order) to a command. */
-export const addConfigOptions = (cmd: Command, keys: readonly string[]): Command => {
+/**
+ * Adds `--config` and the flags of the named keys (in schema order) to a
+ * command; `shownDefaults` are the defaults the command itself applies
+ * (the demo's loopback addresses), for the help.
+ */
+export const addConfigOptions = (cmd: Command, keys: readonly string[], shownDefaults: Record<string, string> = {}): Command => {
   for (const name of keys) if (!configKey(name).flag) throw new Error(`config key ${name} has no flag`)
   cmd.option('--config <file>', `YAML config file (default ${DEFAULT_CONFIG_FILE} when present)`)
-  for (const k of CONFIG_KEYS) if (k.flag && keys.includes(k.name)) cmd.addOption(flagOption(k))
+  for (const k of CONFIG_KEYS) if (k.flag && keys.includes(k.name)) cmd.addOption(flagOption(k, shownDefaults[k.name]))
   return cmd
 }
 

@@ -2,7 +2,6 @@
  * outpost serve | demo | ls | import PATH… | certs [--ca] | certs rotate-ca | verify [--repos] | check-config | --version
  * Each subcommand lives in its own module and takes only the flags of the keys it reads.
  */
-import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { addCerts } from './certs.js'
 import { addCheckConfig } from './check-config.js'
@@ -10,16 +9,11 @@ import { addDemo } from './demo.js'
 import { addImport } from './import.js'
 import { addLs } from './ls.js'
 import { addServe } from './serve.js'
+import { addStatus } from './status.js'
+import { addCompletion } from './completion.js'
 import { addVerify } from './verify.js'
-
-const VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-    return pkg.version
-  } catch {
-    return '0.0.0'
-  }
-})()
+import { VERSION } from '../server/version.js'
+import { EXIT_HELP, addExamples } from './help.js'
 
 export const buildProgram = (): Command => {
   const program = new Command()
@@ -27,6 +21,8 @@ export const buildProgram = (): Command => {
     .name('outpost')
     .description('Serves an air-gapped Kubernetes install: images, packages, files, certificates, time.')
     .version(VERSION)
+    // A bad flag or a missing argument is a configuration error (exit 2); commander prints it. Inherited by the subcommands.
+    .exitOverride()
   addServe(program)
   addDemo(program)
   addLs(program)
@@ -36,13 +32,17 @@ export const buildProgram = (): Command => {
   addImport(program)
   addVerify(program)
   addCheckConfig(program)
+  addStatus(program)
+  addCompletion(program)
+  addExamples(program)
   program.addHelpText(
     'after',
     [
       '',
       'Every configuration key has an OUTPOST_ environment variable (see the README or',
       'config/outpost.example.yaml): flags win over the environment, the environment',
-      'over the config file.',
+      'over the config file. `outpost COMMAND --help` shows its flags, defaults and examples.',
+      EXIT_HELP,
     ].join('\n'),
   )
   return program

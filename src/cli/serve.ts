@@ -5,7 +5,7 @@ import type { ConfigLoadResult } from '../server/config.js'
 import { logFormatOf } from '../server/log-format.js'
 import { FLAG_KEYS, addConfigOptions, flagAttribute, flagLayer, type ConfigFlags } from './options.js'
 import { useDaemonStderr } from './log-output.js'
-import { fail } from './run.js'
+import { failStartup, noteLogLevel } from './run.js'
 
 /** Runs until SIGTERM/SIGINT, then stops gracefully and exits 0; SIGHUP reloads the configuration with `load`. */
 const runUntilSignal = (running: RunningServer, logger: Logger, load: () => ConfigLoadResult): void => {
@@ -61,6 +61,7 @@ export const serve = async (flags: ConfigFlags, defaults: Record<string, unknown
   const { config, warnings } = load()
   // A reload reads the file start-up read (a default file that is gone is an error then, not an empty config).
   file = config.source ?? undefined
+  noteLogLevel(config.log_level)
   useDaemonStderr(config.log.format)
   const logger = createLogger(config.log_level, undefined, config.log.format)
   for (const w of warnings) logger.warn(w)
@@ -74,7 +75,7 @@ export const serve = async (flags: ConfigFlags, defaults: Record<string, unknown
 export const addServe = (program: Command): void => {
   addConfigOptions(program.command('serve').description('serve a bundle and configured roots'), FLAG_KEYS).action(
     async (flags: ConfigFlags) => {
-      await serve(flags).catch(fail)
+      await serve(flags).catch(failStartup)
     },
   )
 }

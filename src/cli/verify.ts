@@ -1,12 +1,11 @@
 /** `outpost verify [--repos]`: hash every blob and file against its name, or check the yum and apt trees. */
-import { existsSync } from 'node:fs'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import { buildLayout, verifyLayout } from '../server/index.js'
+import { RootsError, buildLayout, checkRoots, rootProblemLine, verifyLayout } from '../server/index.js'
 import { checkTrees, formatReports, type CheckProgress } from '../repos/index.js'
 import { humanBytes } from '../nodes/text.js'
 import { LAYOUT_KEYS, addConfigOptions, type ConfigFlags } from './options.js'
-import { commandConfig, fail } from './run.js'
+import { EXIT_PROBLEMS, commandConfig, fail } from './run.js'
 
 interface VerifyFlags extends ConfigFlags {
   repos?: boolean
@@ -67,15 +66,12 @@ const treeProgressBar = (): { update: (p: CheckProgress) => void; stop: () => vo
 const verify = async (flags: VerifyFlags): Promise<void> => {
   try {
     const config = commandConfig(flags)
+    // A root that is not there is not "all good": stop (exit 2), or with allow_missing_roots count it as a problem.
+    const missing = checkRoots(config)
+    if (missing.length && !config.allow_missing_roots) throw new RootsError(missing)
+    for (const m of missing) process.stdout.write(`MISSING ${rootProblemLine(m)}\n`)
     const layout = buildLayout(config)
     if (flags.repos) {
-      let missingRoots = 0
-      for (const root of layout.filesRoots) {
-        if (!existsSync(root.path)) {
-          missingRoots++
-          process.stderr.write(`outpost: file root ${root.prefix} = ${root.path} does not exist\n`)
-        }
-      }
       const bar = treeProgressBar()
       const full = flags.full ?? false
       let reports
@@ -86,16 +82,17 @@ const verify = async (flags: VerifyFlags): Promise<void> => {
       }
       if (flags.json) process.stdout.write(JSON.stringify(reports, null, 2) + '\n')
       else process.stdout.write(formatReports(reports, { full, roots: layout.filesRoots.map((r) => r.path) }))
-      process.exit(reports.some((r) => !r.ok) || missingRoots > 0 ? 1 : 0)
+      process.exit(reports.some((r) => !r.ok) || missing.length > 0 ? EXIT_PROBLEMS : 0)
     }
     const bar = progressBar('verify')
     const report = await verifyLayout(config, layout, (done, total) => bar.update(done, total))
     bar.stop()
     for (const p of report.problems) process.stdout.write(`${p.kind.toUpperCase()} ${p.path}: ${p.problem}\n`)
+    const problems = report.problems.length + missing.length
     process.stdout.write(
-      `verified ${report.blobs} blobs and ${report.files} files (${humanBytes(report.bytes)}): ${report.problems.length ? `${report.problems.length} problem(s)` : 'all good'}\n`,
+      `verified ${report.blobs} blobs and ${report.files} files (${humanBytes(report.bytes)}): ${problems ? `${problems} problem(s)` : 'all good'}\n`,
     )
-    process.exit(report.problems.length ? 1 : 0)
+    process.exit(problems ? EXIT_PROBLEMS : 0)
   } catch (err) {
     fail(err)
   }

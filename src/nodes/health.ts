@@ -3,7 +3,8 @@
  * says "nodes can install from me": every check registered by the server
  * passes (roots readable, first catalog scan done, package trees intact,
  * certificate valid for more than 14 days). 503 with the failing checks as
- * JSON otherwise; `?verbose` lists every check either way.
+ * JSON otherwise; `?verbose` lists every check either way, and with it what
+ * `outpost status` shows beside them (version, listeners, certificate).
  */
 import { Hono } from 'hono'
 import type { HttpBindings } from '@hono/node-server'
@@ -30,7 +31,10 @@ export const runReadinessChecks = async (checks: readonly ReadinessCheck[]): Pro
     }),
   )
 
-export const healthRouter = (checks: () => readonly ReadinessCheck[]): Hono<{ Bindings: HttpBindings }> => {
+export const healthRouter = (
+  checks: () => readonly ReadinessCheck[],
+  about?: () => Record<string, unknown>,
+): Hono<{ Bindings: HttpBindings }> => {
   const app = new Hono<{ Bindings: HttpBindings }>()
   app.get('/healthz', (c) => {
     labelRoute(c.env?.incoming, 'healthz')
@@ -43,7 +47,10 @@ export const healthRouter = (checks: () => readonly ReadinessCheck[]): Hono<{ Bi
     const verbose = c.req.query('verbose') !== undefined
     c.header('Cache-Control', 'no-store')
     if (failing.length === 0 && !verbose) return c.text('ok\n')
-    return c.json({ ready: failing.length === 0, ...(verbose ? { checks: results } : { failing }) }, failing.length ? 503 : 200)
+    return c.json(
+      { ready: failing.length === 0, ...(verbose ? { checks: results, ...(about ? { outpost: about() } : {}) } : { failing }) },
+      failing.length ? 503 : 200,
+    )
   })
   return app
 }

@@ -42,6 +42,8 @@ export interface AppOptions {
   catalog?: () => Catalog | undefined
   /** Checks behind /readyz. */
   readiness?: () => readonly ReadinessCheck[]
+  /** What `/readyz?verbose` says about the running server beside the checks (`outpost status`). */
+  about?: () => Record<string, unknown>
   /** The CA certificate (PEM) nodes should trust, or null when there is none to hand out. */
   caPem?: () => string | null
   config: OutpostConfig
@@ -123,7 +125,7 @@ export const createApp = (options: AppOptions): Hono<Env> => {
   const { layout, logger, metrics } = options
   const app = new Hono<Env>()
 
-  app.route('/', healthRouter(options.readiness ?? (() => [])))
+  app.route('/', healthRouter(options.readiness ?? (() => []), options.about))
   app.route('/', inventoryRouter(options.catalog ?? (() => undefined)))
 
   // The CA only: a PEM that holds anything but certificates is never sent.

@@ -47,6 +47,8 @@ export interface FlagSpec {
   arg: string
   /** Help text when the key's `doc` does not fit a flag (e.g. it names the key). */
   help?: string
+  /** The value may be left out: the flag alone means true. */
+  optional?: boolean
 }
 
 export interface KeyMeta {
@@ -235,6 +237,22 @@ export const configSchema = z
       ],
       paths: 'whole',
       flag: { name: 'bundle', arg: 'dir' },
+    }),
+    allow_missing_roots: key(boolSchema.default(false), {
+      doc: 'start even when a configured root (bundle, registry.roots, registry.oci_layouts, registry.images_origin, files.roots) does not exist or cannot be read',
+      notes: [
+        'A configured root (bundle, registry.roots, registry.oci_layouts,',
+        'registry.images_origin, files.roots) that does not exist or cannot be',
+        'read stops start-up (exit 2) naming the key and the path. true: start',
+        'anyway, log a warning, and serve the root once it appears (/readyz',
+        'names it until then): for roots that are filled after Outpost starts.',
+      ],
+      flag: {
+        name: 'allow-missing-roots',
+        arg: 'true|false',
+        optional: true,
+        help: 'start even when a configured root does not exist or cannot be read (served once it appears)',
+      },
     }),
     data_dir: key(z.string().min(1).default('/var/lib/outpost'), {
       doc: 'catalog and certificates',

@@ -9,10 +9,11 @@
  */
 import { readFileSync, existsSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
-import { parse as parseYaml } from 'yaml'
+import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { z } from 'zod'
 import { configSchema, isLoopbackHost } from './config-schema.js'
 import { CONFIG_KEYS, OTHER_ENV } from './config-keys.js'
+import { configProblems, editDistance, yamlLocator, type KeyPath } from './config-errors.js'
 import { Htpasswd, HtpasswdError } from '../registry-api/htpasswd.js'
 
 export { configSchema, isLoopbackHost, parseListen, type ListenAddress } from './config-schema.js'
@@ -91,15 +92,20 @@ const deepFreeze = <T>(obj: T): T => {
   return obj
 }
 
-const formatIssues = (error: z.ZodError, source: string): string =>
-  error.issues
-    .map((i) => {
-      const key = i.path
-        .map((p) => (typeof p === 'number' ? `[${p}]` : p))
-        .join('.')
-        .replace(/\.\[/g, '[')
-      const msg = i.code === z.ZodIssueCode.unrecognized_keys ? `unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}` : i.message
-      return `${source}: ${key || '(top level)'}: ${msg}`
+/** Each problem on a line of its own: `FILE:LINE: key: what is wrong`, in the order of the file. */
+const fileIssues = (error: z.ZodError, source: string, doc: unknown, lineOf: (path: KeyPath) => number | null): string =>
+  configProblems(error, doc)
+    .map((p) => ({ line: lineOf(p.path), text: p.text }))
+    .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity))
+    .map((p) => `${source}${p.line ? `:${p.line}` : ''}: ${p.text}`)
+    .join('\n')
+
+/** Problems of the environment or flag layer, each naming the variable or flag it came from. */
+const layerIssues = (error: z.ZodError, layer: 'environment' | 'command line', tree: unknown): string =>
+  configProblems(error, tree)
+    .map((p) => {
+      const from = layer === 'environment' ? p.key?.env : p.key?.flag && `--${p.key.flag.name}`
+      return `${layer}: ${p.text}${from ? ` (from ${from})` : ''}`
     })
     .join('\n')
 
@@ -122,7 +128,7 @@ const absolutize = (tree: Tree, base: string): Tree => {
   const absEntry = (e: unknown): unknown => {
     if (typeof e === 'string') {
       const eq = e.indexOf('=')
-      return eq > 0 ? `${e.slice(0, eq)}=${abs(e.slice(eq + 1))}` : abs(e)
+      return eq > 0 ? `${e.slice(0, eq)}=${abs(e.slice(eq + 1))}` : absWhole(e)
     }
     if (e && typeof e === 'object') return { ...(e as Tree), path: abs((e as Tree).path) }
     return e
@@ -165,6 +171,17 @@ const crossChecks = (c: ParsedConfig): string[] => {
   return out
 }
 
+/** ` (did you mean OUTPOST_LISTEN_HTTP?)` for a misspelt variable, or nothing. */
+const nearestEnv = (name: string): string => {
+  const known = CONFIG_KEYS.map((k) => k.env)
+  const scored = known.map((k) => ({ k, d: editDistance(name, k) })).sort((a, b) => a.d - b.d)
+  const best = scored[0]
+  if (best && best.d <= Math.max(2, Math.floor(name.length / 5))) return ` (did you mean ${best.k}?)`
+  // `OUTPOST_HTTP` for OUTPOST_LISTEN_HTTP: the same last part under a section.
+  const tail = known.filter((k) => k.endsWith(`_${name.slice('OUTPOST_'.length)}`))
+  return tail.length === 1 ? ` (did you mean ${tail[0]}?)` : ''
+}
+
 export interface ConfigLoadResult {
   config: OutpostConfig
   warnings: string[]
@@ -178,36 +195,51 @@ export const loadConfig = (options: LoadConfigOptions = {}): ConfigLoadResult =>
   if (!file && !options.noDefaultFile && existsSync(DEFAULT_CONFIG_FILE)) file = DEFAULT_CONFIG_FILE
   let fileTree: Tree = {}
   let source: string | null = null
+  let lineOf: (path: KeyPath) => number | null = () => null
   if (file) {
     source = resolve(cwd, file)
     let text: string
     try {
       text = readFileSync(source, 'utf8')
     } catch (err) {
-      throw new ConfigError(`${source}: cannot read config file: ${(err as Error).message}`)
+      const e = err as NodeJS.ErrnoException
+      const why = e.code === 'ENOENT' ? 'it does not exist (start from config/outpost.example.yaml)' : e.message
+      throw new ConfigError(`${source}: cannot read config file: ${why}`)
     }
     let doc: unknown
     try {
       doc = parseYaml(text)
     } catch (err) {
-      throw new ConfigError(`${source}: not valid YAML: ${(err as Error).message}`)
+      const pos = err instanceof YAMLParseError ? err.linePos?.[0] : undefined
+      const why = (err as Error).message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')
+      throw new ConfigError(`${source}${pos ? `:${pos.line}` : ''}: not valid YAML: ${why}${pos ? ` (column ${pos.col})` : ''}`)
     }
     if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
-      throw new ConfigError(`${source}: the top level must be a mapping of keys`)
+      throw new ConfigError(
+        `${source}:1: the top level must be a mapping of keys (key: value lines), not ${Array.isArray(doc) ? 'a list' : 'a single value'}`,
+      )
     }
     fileTree = absolutize((doc ?? {}) as Tree, dirname(source))
     const check = configSchema.safeParse(fileTree)
-    if (!check.success) throw new ConfigError(formatIssues(check.error, source))
+    lineOf = yamlLocator(text)
+    if (!check.success) throw new ConfigError(fileIssues(check.error, source, doc, lineOf))
   }
   const { tree: envTree, unknown } = envLayer(env)
-  for (const name of unknown) warnings.push(`environment: ${name} is not a known setting and is ignored`)
+  for (const name of unknown) warnings.push(`environment: ${name} is not a known setting and is ignored${nearestEnv(name)}`)
   const envChecked = configSchema.safeParse(merge({}, absolutize(envTree, cwd)))
-  if (!envChecked.success) throw new ConfigError(formatIssues(envChecked.error, 'environment'))
+  if (!envChecked.success) throw new ConfigError(layerIssues(envChecked.error, 'environment', envTree))
   const merged = merge(merge(fileTree, absolutize(envTree, cwd)), absolutize(options.flags ?? {}, cwd))
   const parsed = configSchema.safeParse(merged)
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, 'flags'))
+  if (!parsed.success) throw new ConfigError(layerIssues(parsed.error, 'command line', options.flags ?? {}))
   const problems = crossChecks(parsed.data)
-  if (problems.length) throw new ConfigError(problems.map((p) => `${source ?? 'configuration'}: ${p}`).join('\n'))
+  if (problems.length) {
+    // A rule between keys: point at the line of the key it names, when the file has it.
+    const where = (p: string): string => {
+      const line = source ? lineOf(p.slice(0, p.indexOf(':')).split('.')) : null
+      return `${source ?? 'configuration'}${line ? `:${line}` : ''}`
+    }
+    throw new ConfigError(problems.map((p) => `${where(p)}: ${p}`).join('\n'))
+  }
   const registry = { ...parsed.data.registry, push_root: parsed.data.registry.push_root ?? join(parsed.data.data_dir, 'registry') }
   return { config: deepFreeze({ ...parsed.data, registry, source }), warnings }
 }

@@ -13,6 +13,7 @@ import { Metrics } from './metrics.js'
 import type { AppEnv } from './app.js'
 import { FileCache, type PackageTrees } from '../repos/index.js'
 import { buildLayout, openCatalog, openCatalogDb, type ServedLayout } from './compose.js'
+import { checkPushRootOwn } from './layout.js'
 import { closeListener, listen, requestHandler, type Listener, type ServedSlot } from './listen.js'
 import { tlsSettingsOf } from './tls-settings.js'
 import { openPushRoot } from './push-root.js'
@@ -20,6 +21,9 @@ import { isLoopbackHost, openHtpasswd, type ConfigLoadResult, type ListenAddress
 import { startSntp, type SntpServer } from '../nodes/index.js'
 import { checkPackageTrees, describeLayout, openServing, type ServerParts } from './serving.js'
 import { logHtpasswdReload, reloadServer, type ReloadResult, type ServerState } from './reload.js'
+import { hostPort } from './listen-errors.js'
+import { VERSION } from './version.js'
+import { checkRoots, rootProblemLine, RootsError, SERVE_ROOTS_ADVICE } from './roots-check.js'
 
 export { loadConfig, ConfigError, checkConfigFile, DEFAULT_CONFIG_FILE, type OutpostConfig } from './config.js'
 export { CONFIG_KEYS, configKey, type ConfigKey } from './config-keys.js'
@@ -29,6 +33,9 @@ export { buildLayout, scanInventory, verifyLayout } from './compose.js'
 export { Metrics } from './metrics.js'
 export { tlsSettingsOf } from './tls-settings.js'
 export { logHtpasswdReload, type ReloadResult } from './reload.js'
+export { checkRoots, folderProblem, bundleProblem, rootProblemLine, RootsError, type RootProblem } from './roots-check.js'
+export { VERSION } from './version.js'
+export { ListenError, listenAdvice } from './listen-errors.js'
 
 export interface RunningServer {
   listeners: Listener[]
@@ -85,7 +92,13 @@ const missRecorder =
 /** Bind errors that turn the time service off instead of stopping start-up. */
 const NTP_BIND_ERRORS = new Set(['EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EPERM'])
 
-const hostPort = (a: ListenAddress): string => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)
+/** What to do when port 123 cannot be bound. */
+const ntpAdvice = (code: string, addr: ListenAddress): string =>
+  code === 'EADDRINUSE'
+    ? 'Free the port (another chronyd/ntpd?) or set listen.ntp'
+    : code === 'EADDRNOTAVAIL'
+      ? `This host has no address ${addr.host}: set listen.ntp`
+      : 'Run with CAP_NET_BIND_SERVICE (the systemd unit grants it), or set listen.ntp'
 
 /**
  * Time is a side service: a node can still pull and install without it, and
@@ -117,13 +130,31 @@ const startTime = async (config: OutpostConfig, logger: Logger, metrics: Metrics
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? ''
     if (!NTP_BIND_ERRORS.has(code)) throw err
+    // The reason is the code: no stack trace for an expected condition.
     logger.warn(
-      { err, listener: 'ntp', address: hostPort(addr) },
-      `SNTP is off: cannot bind UDP ${hostPort(addr)} (${code}); nodes cannot take time from Outpost. Free the port (another chronyd/ntpd?), run with CAP_NET_BIND_SERVICE, or set listen.ntp`,
+      { listener: 'ntp', address: hostPort(addr), code },
+      `SNTP is off: cannot bind UDP ${hostPort(addr)} (${code}); nodes cannot take time from Outpost. ${ntpAdvice(code, addr)}`,
     )
     return null
   }
 }
+
+/** For `/readyz?verbose` (what `outpost status` prints): version, start time, listeners, the certificate served. */
+const aboutServer = (listeners: readonly Listener[], sntp: SntpServer | null, tls: CertificateRenewer | null, startedAt: Date) => ({
+  version: VERSION,
+  startedAt: startedAt.toISOString(),
+  listeners: [
+    ...listeners.map((l) => ({ name: l.name, address: hostPort({ host: l.address.address, port: l.address.port }), url: l.url })),
+    ...(sntp ? [{ name: 'ntp', address: `udp ${hostPort({ host: sntp.host, port: sntp.port })}` }] : []),
+  ],
+  certificate: tls
+    ? {
+        source: tls.current.source,
+        subject: tls.current.server.subject,
+        notAfter: tls.current.server.notAfter.toISOString(),
+      }
+    : null,
+})
 
 /** The htpasswd file, read and checked before anything listens: a bad line stops start-up (exit 2). */
 const loadHtpasswd = (config: OutpostConfig, logger: Logger): Htpasswd | null => {
@@ -143,6 +174,11 @@ const writesOn = (kind: ListenerKind, config: OutpostConfig): string => {
 }
 
 export const startServer = async (config: OutpostConfig, logger: Logger, metrics = new Metrics()): Promise<RunningServer> => {
+  checkPushRootOwn(config)
+  const missing = checkRoots(config)
+  if (missing.length && !config.allow_missing_roots) throw new RootsError(missing, SERVE_ROOTS_ADVICE)
+  for (const m of missing)
+    logger.warn({ key: m.key, path: m.path }, `${rootProblemLine(m)}: serving without it until it appears (allow_missing_roots)`)
   const layout = buildLayout(config)
   const htpasswd = loadHtpasswd(config, logger)
   // Certificates before any listener: an unusable CA stops start-up with nothing bound.
@@ -162,6 +198,7 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
   const db = openCatalogDb(config)
   const catalog = openCatalog(layout, db, logger.child({ sub: 'catalog' }))
   await describeLayout(layout, logger)
+  const startedAt = new Date()
   const fileCache = new FileCache()
   const listeners: Listener[] = []
   let sntp: SntpServer | null = null
@@ -176,6 +213,7 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     htpasswd,
     tls,
     ntp: () => (sntp ? { port: sntp.port } : null),
+    about: () => aboutServer(listeners, sntp, tls, startedAt),
   }
   const serving = openServing(config, layout, parts)
   // The listeners read the app from this slot on every request; a reload puts another in it.

@@ -47,6 +47,21 @@ export const readImagesOrigin = (file: string): OriginEntry[] => {
   })
 }
 
+/** Pushes go to a tree of their own: bundle roots and OCI layouts are never written. */
+export const checkPushRootOwn = (config: OutpostConfig): void => {
+  const pushRoot = resolve(config.registry.push_root)
+  const readOnly = [
+    ...(config.bundle ? [join(config.bundle, 'registry')] : []),
+    ...config.registry.roots,
+    ...config.registry.oci_layouts.map((l) => l.path),
+  ]
+  const clash = readOnly.find((r) => resolve(r) === pushRoot)
+  if (clash)
+    throw new ConfigError(
+      `registry.push_root: ${config.registry.push_root} is also a registry root or OCI layout (${clash}); those are never written: give pushes a folder of their own`,
+    )
+}
+
 /** Parts of a running server's layout that a new one (a reload) takes over as they are. */
 export interface LayoutReuse {
   /** The push root's store: uploads in progress live in it (same `registry.push_root` and `upload_ttl_s`). */
@@ -56,7 +71,8 @@ export interface LayoutReuse {
 export const buildLayout = (config: OutpostConfig, reuse: LayoutReuse = {}): ServedLayout => {
   const registryRoots = [...config.registry.roots]
   const filesRoots: FilesRoot[] = config.files.roots.map((r) => ({ prefix: r.prefix, path: r.path }))
-  const originFiles = [...config.registry.images_origin]
+  // With allow_missing_roots, a name map that is not there yet is left out (start-up has warned about it).
+  const originFiles = config.registry.images_origin.filter((f) => !config.allow_missing_roots || existsSync(f))
   if (config.bundle) {
     registryRoots.unshift(join(config.bundle, 'registry'))
     filesRoots.unshift({ prefix: '/', path: join(config.bundle, 'nginx') })
@@ -68,13 +84,7 @@ export const buildLayout = (config: OutpostConfig, reuse: LayoutReuse = {}): Ser
     ...config.registry.oci_layouts.map((l) => new OciLayoutStore(l.path, l.name)),
   ]
   const origins = originFiles.flatMap(readImagesOrigin)
-  // Pushes go to a tree of their own: bundle roots and OCI layouts are never written.
-  const pushRoot = resolve(config.registry.push_root)
-  const clash = [...registryRoots, ...config.registry.oci_layouts.map((l) => l.path)].find((r) => resolve(r) === pushRoot)
-  if (clash)
-    throw new ConfigError(
-      `registry.push_root: ${config.registry.push_root} is also a registry root or OCI layout (${clash}); those are never written: give pushes a folder of their own`,
-    )
+  checkPushRootOwn(config)
   const push = reuse.push ?? new Registry2WritableStore(config.registry.push_root, { uploadTtlMs: config.registry.upload_ttl_s * 1000 })
   return {
     stores: new ImageStores(stores, { push }),

@@ -15,6 +15,7 @@ import { requestUserOf, type ListenerKind } from '../registry-api/index.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import type { ListenAddress } from './config.js'
+import { ListenError } from './listen-errors.js'
 
 export interface Listener {
   name: ListenerKind
@@ -138,12 +139,8 @@ export const listen = (
     const server = tls
       ? createHttpsServer({ ...tls, keepAliveTimeout: 65_000 }, handler)
       : createServer({ keepAliveTimeout: 65_000 }, handler)
-    // A bind error names the listener's key: `listen.push (127.0.0.1:5000): listen EADDRINUSE…`.
-    const failed = (err: Error): void => {
-      const where = addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`
-      err.message = `listen.${name} (${where}): ${err.message}`
-      reject(err)
-    }
+    // A bind error names the listener's key and what to do: see listen-errors.ts.
+    const failed = (err: NodeJS.ErrnoException): void => reject(new ListenError(name, addr, err))
     server.once('error', failed)
     server.listen(addr.port, addr.host, () => {
       server.off('error', failed)

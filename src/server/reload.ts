@@ -128,8 +128,10 @@ const storeKey = (s: ImageStore): string => ('name' in s && typeof s.name === 's
 const storeKeys = (layout: ServedLayout): Set<string> => new Set(layout.stores.uncached.map(storeKey))
 const rootLabels = (layout: ServedLayout): Set<string> => new Set(layout.filesRoots.map(rootLabel))
 
-/** Roots the new layout adds that cannot be listed: a ConfigError naming the key and path. */
+/** Roots the new layout adds that cannot be listed: a ConfigError naming the key and path (unless allow_missing_roots). */
 const checkAddedRoots = async (before: ServedLayout, after: ServedLayout, config: OutpostConfig): Promise<void> => {
+  // As at start-up: with allow_missing_roots a root is served once it appears.
+  if (config.allow_missing_roots) return
   const stores = storeKeys(before)
   const roots = rootLabels(before)
   const added = [

@@ -31,6 +31,8 @@ export interface ServerParts {
   htpasswd: CredentialCheck | null
   tls: CertificateRenewer | null
   ntp: () => { port: number } | null
+  /** What `/readyz?verbose` says about the running server (version, listeners, certificate). */
+  about?: () => Record<string, unknown>
 }
 
 export interface Serving {
@@ -91,6 +93,7 @@ export const openServing = (config: OutpostConfig, layout: ServedLayout, parts: 
     ntp: parts.ntp,
     catalog: () => parts.catalog,
     readiness: () => readiness,
+    about: parts.about,
     fileCache: parts.fileCache,
     packageTrees: () => packageTrees.reports,
     caPem: () => parts.tls?.caPem() ?? null,
