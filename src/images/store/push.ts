@@ -9,16 +9,14 @@
  *   the repository (a bundle root, an OCI layout) is copied into the push
  *   root first, verified against its digest. Other stores are never written.
  */
-import { createHash } from 'node:crypto'
 import type { OpenedFile } from '../../http/index.js'
 import type { Digest } from '../grammar.js'
-import { MANIFEST_MAX_BYTES } from '../manifests.js'
-import { parseManifest, type ManifestInfo } from '../media-types.js'
+import type { ManifestInfo } from '../media-types.js'
 import type { CachedStore } from './cached.js'
 import { referencesOf, type Registry2WritableStore } from './registry2-writer.js'
 import type { BlobStat, ImageWriter, UploadSession } from './types.js'
 import { RepositoryView } from './view.js'
-import { ImageWriteError, isWriteError } from './write-errors.js'
+import { ImageWriteError, isWriteError, checkManifestBytes } from './write-errors.js'
 
 /** How deep an index of indexes is followed when its children are copied in. */
 const MAX_NESTING = 8
@@ -170,20 +168,7 @@ export class PushTarget implements ImageWriter {
    * the missing digests. The subject is never required.
    */
   async putManifest(name: string, digest: Digest, bytes: Uint8Array, tag?: string): Promise<void> {
-    if (bytes.length > MANIFEST_MAX_BYTES) {
-      throw new ImageWriteError('manifest-too-large', `manifest is ${bytes.length} bytes, more than ${MANIFEST_MAX_BYTES}`, {
-        size: bytes.length,
-        limit: MANIFEST_MAX_BYTES,
-      })
-    }
-    const actual = createHash(digest.algorithm).update(bytes).digest('hex')
-    if (actual !== digest.hex) {
-      throw new ImageWriteError('digest-mismatch', `manifest bytes are ${digest.algorithm}:${actual}, not ${digest.value}`, {
-        digest: digest.value,
-      })
-    }
-    const info = parseManifest(bytes)
-    if (!info) throw new ImageWriteError('manifest-invalid', 'not a manifest')
+    const info = checkManifestBytes(digest, bytes)
     try {
       const missing = await this.adoptReferences(name, info, await this.view(name))
       if (missing.length) {

@@ -26,15 +26,14 @@ import { createHash, randomUUID } from 'node:crypto'
 import { mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseDigest, type Digest } from '../grammar.js'
-import { MANIFEST_MAX_BYTES } from '../manifests.js'
-import { parseManifest, type ManifestInfo } from '../media-types.js'
+import type { ManifestInfo } from '../media-types.js'
 import { exists, isMissing, statFile } from './disk.js'
 import { mkdirDurable, removeDurable, renameDurable, writeFileDurable } from './durable.js'
 import { Registry2Store } from './registry2.js'
 import { pathFor, type Registry2PathSpec } from './registry2-paths.js'
 import { UploadSessions } from './registry2-uploads.js'
 import type { BlobStat, ImageWriter, UploadSession } from './types.js'
-import { ImageWriteError } from './write-errors.js'
+import { ImageWriteError, checkManifestBytes } from './write-errors.js'
 
 /** The durable steps of a write, in order; a test may stop the writer after any of them. */
 export type WriteStep =
@@ -246,21 +245,7 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
   }
 
   async putManifest(name: string, digest: Digest, bytes: Uint8Array, tag?: string): Promise<void> {
-    if (bytes.length > MANIFEST_MAX_BYTES) {
-      throw new ImageWriteError('manifest-too-large', `manifest is ${bytes.length} bytes, more than ${MANIFEST_MAX_BYTES}`, {
-        size: bytes.length,
-        limit: MANIFEST_MAX_BYTES,
-      })
-    }
-    const actual = createHash(digest.algorithm).update(bytes).digest('hex')
-    if (actual !== digest.hex) {
-      throw new ImageWriteError('digest-mismatch', `manifest bytes are ${digest.algorithm}:${actual}, not ${digest.value}`, {
-        digest: digest.value,
-        actual: `${digest.algorithm}:${actual}`,
-      })
-    }
-    const info = parseManifest(bytes)
-    if (!info) throw new ImageWriteError('manifest-invalid', 'not a manifest')
+    const info = checkManifestBytes(digest, bytes)
     const missing = await this.missingReferences(name, info)
     if (missing.length)
       throw new ImageWriteError(
