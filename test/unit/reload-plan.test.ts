@@ -30,6 +30,7 @@ test('roots, mappings, log level and access, certificates, node thresholds apply
   const live = CONFIG_KEYS.filter((k) => restartReason(k.name) === null).map((k) => k.name)
   assert.deepEqual(live, [
     'bundle',
+    'allow_missing_roots',
     'log_level',
     'log.access',
     'registry.roots',
