@@ -13,7 +13,7 @@
  * Outpost past 260 MB of RSS on fresh 1 MiB buffers, and stay near 110 MB so
  * (72 MB of it is the process at rest).
  */
-import { close as closeFd, read as readFd } from 'node:fs'
+import { close as closeFd, constants as fsConstants, read as readFd } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http'
 
@@ -148,18 +148,23 @@ export interface OpenedFile {
   mtimeMs: number
 }
 
+// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+const OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK
+
 /**
  * Opens a regular file and reads its size with one fstat. Returns null when
- * the path is missing or not a regular file, so callers answer 404 before any
+ * the path is missing or not a regular file (a FIFO, socket or device is
+ * opened without blocking and refused), so callers answer 404 before any
  * header is written.
  */
 export const openFile = async (path: string): Promise<OpenedFile | null> => {
   let handle: FileHandle
   try {
-    handle = await open(path, 'r')
+    handle = await open(path, OPEN_FLAGS)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG') return null
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG' || code === 'ENXIO')
+      return null
     throw err
   }
   try {
@@ -172,6 +177,17 @@ export const openFile = async (path: string): Promise<OpenedFile | null> => {
   } catch (err) {
     await handle.close().catch(() => {})
     throw err
+  }
+}
+
+/** A regular file read whole; null when missing or not a regular file (never blocks on a FIFO). */
+export const readRegularFile = async (path: string): Promise<Buffer | null> => {
+  const file = await openFile(path)
+  if (!file) return null
+  try {
+    return await readExactly(file.handle, 0, file.size)
+  } finally {
+    await file.handle.close()
   }
 }
 

@@ -5,7 +5,7 @@
  * match their name are refused, never served.
  */
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { readRegularFile } from '../http/send.js'
 import type { Digest } from './grammar.js'
 import { parseManifest, type ManifestInfo } from './media-types.js'
 
@@ -33,14 +33,9 @@ export const verifyManifest = (digest: Digest, bytes: Buffer): ManifestReadResul
 
 /** Reads and checks the manifest stored at `path` for `digest` (stores call this). */
 export const readManifestFile = async (path: string, digest: Digest): Promise<ManifestReadResult> => {
-  let bytes: Buffer
-  try {
-    bytes = await readFile(path)
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return { ok: false, reason: 'missing' }
-    throw err
-  }
+  // Only a regular file is read (opened without blocking, then fstat): anything else is missing.
+  const bytes = await readRegularFile(path)
+  if (!bytes) return { ok: false, reason: 'missing' }
   return verifyManifest(digest, bytes)
 }
 

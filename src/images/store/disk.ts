@@ -3,10 +3,10 @@
  * (false / null), never a throw; other errors (EACCES, EIO) propagate.
  */
 import { createReadStream } from 'node:fs'
-import { opendir, readFile, stat } from 'node:fs/promises'
+import { opendir, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import type { Readable } from 'node:stream'
-import { openFile, type OpenedFile } from '../../http/index.js'
+import { openFile, readRegularFile, type OpenedFile } from '../../http/index.js'
 import type { Digest } from '../grammar.js'
 import { readManifestFile, type ManifestReadResult } from '../manifests.js'
 import type { BlobStat, StoredBlob } from './types.js'
@@ -38,16 +38,8 @@ export const statFile = async (path: string): Promise<BlobStat | null> => {
   }
 }
 
-/** A file read whole; null when missing. */
-export const readWhole = async (path: string): Promise<Buffer | null> => {
-  try {
-    return await readFile(path)
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (isMissing(err) || code === 'EISDIR') return null
-    throw err
-  }
-}
+/** A regular file read whole; null when missing or not a regular file (a FIFO never blocks the read). */
+export const readWhole = (path: string): Promise<Buffer | null> => readRegularFile(path)
 
 export const streamFile = (path: string): Readable => createReadStream(path, { highWaterMark: 1024 * 1024 })
 

@@ -11,13 +11,13 @@
  * belongs to every repository it holds: the layout has no per-repository
  * links.
  */
-import { readFile, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { isValidName, isValidTag, parseDigest, type Digest } from '../grammar.js'
 import { normalizeUpstream } from '../resolve.js'
 import { isListType, parseManifest, type Descriptor } from '../media-types.js'
-import { FileContent, blobsUnder } from './disk.js'
+import { FileContent, blobsUnder, readWhole } from './disk.js'
 import { REF_NAME, ociBlobOfPath, ociPathFor } from './oci-layout-paths.js'
 import type { DiskStore, ReferenceProblem, StoredBlob, WatchSpec } from './types.js'
 
@@ -74,7 +74,9 @@ export class OciLayoutStore extends FileContent implements DiskStore {
     const index: LayoutIndex = { tags: new Map(), entries: new Map() }
     let doc: { manifests?: Descriptor[] }
     try {
-      doc = JSON.parse(await readFile(path, 'utf8'))
+      const bytes = await readWhole(path)
+      if (!bytes) return index
+      doc = JSON.parse(bytes.toString('utf8'))
     } catch {
       return index
     }
@@ -127,12 +129,13 @@ export class OciLayoutStore extends FileContent implements DiskStore {
     const out = new Map<string, Digest>()
     for (const d of entries) {
       out.set(d.value, d)
-      let bytes: Buffer
+      let bytes: Buffer | null
       try {
-        bytes = await readFile(this.contentPath(d))
+        bytes = await readWhole(this.contentPath(d))
       } catch {
         continue
       }
+      if (!bytes) continue
       const info = parseManifest(bytes)
       if (!info || !isListType(info.mediaType)) continue
       for (const child of info.manifests ?? []) {

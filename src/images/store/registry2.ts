@@ -3,10 +3,10 @@
  * belong to a repository through its `_layers` links, manifests through
  * their revision links, as distribution's linkedBlobStore decides.
  */
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { parseDigest, type Digest } from '../grammar.js'
-import { FileContent, blobsUnder, exists, filesUnder, isMissing } from './disk.js'
+import { FileContent, blobsUnder, exists, filesUnder, isMissing, readWhole } from './disk.js'
 import {
   NON_TAG_FOLDERS,
   blobOfPath,
@@ -21,14 +21,10 @@ import type { DiskStore, ReferenceProblem, StoredBlob, WatchSpec } from './types
 
 /** Reads a link file (`sha256:<hex>`); null when missing or malformed. */
 const readLink = async (path: string): Promise<Digest | null> => {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    if (isMissing(err)) return null
-    throw err
-  }
-  return parseDigest(text.trim()) ?? null
+  // Opened without blocking and refused unless a regular file: a FIFO named `link` reads as missing.
+  const bytes = await readWhole(path)
+  if (!bytes) return null
+  return parseDigest(bytes.toString('utf8').trim()) ?? null
 }
 
 /** A repository is a folder holding one of these (docker-registry's catalog looks for `_layers`). */
@@ -142,7 +138,8 @@ export class Registry2Store extends FileContent implements DiskStore {
     const repos = this.path({ kind: 'repositories' })
     for await (const path of filesUnder(repos)) {
       if (basename(path) !== 'link' || isUploadPath(relativePosix(repos, path))) continue
-      const digest = parseDigest((await readFile(path, 'utf8')).trim())
+      const bytes = await readWhole(path)
+      const digest = bytes ? parseDigest(bytes.toString('utf8').trim()) : undefined
       if (!digest) {
         problems.push({ location: path, problem: 'link does not hold a valid digest' })
         continue
