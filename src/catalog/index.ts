@@ -14,7 +14,7 @@ import { scanRepository, walkFiles, type FileRow, type ImageRow } from './scan.j
 import { Misses } from './misses.js'
 
 export { openDb, applySchema, type Db, type Schema } from './db.js'
-export { Misses, type MissKind, type MissRow } from './misses.js'
+export { Misses, escapeRef, type MissKind, type MissRow } from './misses.js'
 export { readVerifiedManifest } from './scan.js'
 
 export interface FileRootSource {

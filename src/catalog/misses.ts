@@ -19,6 +19,13 @@ export interface MissRow {
   detail: Record<string, unknown> | null
 }
 
+/**
+ * A ledger entry as one printable token: whitespace, control and format
+ * characters are percent-encoded, so no entry ever spans lines or splits
+ * into several in a list read by a bundle build.
+ */
+export const escapeRef = (ref: string): string => ref.replace(/[\s\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => encodeURIComponent(c))
+
 export const MAX_ROWS = 10_000
 const PRUNE_EVERY = 200
 
@@ -40,7 +47,7 @@ export class Misses {
   ): void {
     this.upsert.run({
       kind,
-      ref: ref.slice(0, 2048),
+      ref: escapeRef(ref).slice(0, 2048),
       now: Date.now(),
       client: info.client ?? null,
       ua: info.userAgent?.slice(0, 512) ?? null,
@@ -61,7 +68,7 @@ export class Misses {
       .all(kind ?? null, kind ?? null) as Array<Record<string, string | number | null>>
     return rows.map((r) => ({
       kind: r.kind as MissKind,
-      ref: r.ref as string,
+      ref: escapeRef(r.ref as string),
       count: r.count as number,
       firstSeen: new Date(r.first_seen as number).toISOString(),
       lastSeen: new Date(r.last_seen as number).toISOString(),

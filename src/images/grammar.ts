@@ -17,6 +17,11 @@ const DIGEST_ALGORITHMS: Record<string, number> = { sha256: 64, sha512: 128 }
 export const isValidName = (name: string): boolean => name.length <= NAME_MAX && NAME_RE.test(name)
 export const isValidTag = (tag: string): boolean => TAG_RE.test(tag)
 
+/** A registry host as containerd sends it in `ns`: a domain or bracketed IPv6 address, optional port. */
+const HOST_RE =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/
+export const isValidHost = (host: string): boolean => host.length <= NAME_MAX && HOST_RE.test(host)
+
 export interface Digest {
   algorithm: string
   hex: string

@@ -12,6 +12,7 @@ export {
   isValidTag,
   parseDigest,
   parseReference,
+  isValidHost,
   type Digest,
   type Reference,
   type ReferenceError,

@@ -5,10 +5,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Server as TlsServer } from 'node:tls'
 import { CertificateRenewer, prepareTls, secureContextOptions } from '../tls/index.js'
 import type { Logger } from './logger.js'
-import { Catalog } from '../catalog/index.js'
+import { Catalog, escapeRef } from '../catalog/index.js'
 import { watchCatalog } from '../catalog/watch.js'
 import { parseV2Path, type Htpasswd, type ListenerKind } from '../registry-api/index.js'
-import { requestedReference } from '../images/index.js'
+import { isValidHost, requestedReference } from '../images/index.js'
 import { Metrics } from './metrics.js'
 import type { AppEnv } from './app.js'
 import { FileCache, type PackageTrees } from '../repos/index.js'
@@ -74,11 +74,14 @@ const missRecorder =
       const info = { client: req.socket.remoteAddress, userAgent: req.headers['user-agent'] }
       if (route === 'v2.manifest' || route === 'v2.blob') {
         const parsed = parseV2Path(url.pathname.slice('/v2/'.length))
-        const ns = url.searchParams.get('ns') ?? undefined
+        const asked = url.searchParams.get('ns') || undefined
+        // Only a host name qualifies the reference; anything else is kept, escaped, as detail.
+        const ns = asked !== undefined && isValidHost(asked) ? asked : undefined
+        const badNs = asked !== undefined && ns === undefined ? { invalidNs: escapeRef(asked).slice(0, 512) } : {}
         if (parsed.kind === 'manifest')
           catalog.misses.record('image', requestedReference(parsed.name, parsed.reference, ns), {
             ...info,
-            detail: { name: parsed.name, ...(ns ? { ns } : {}) },
+            detail: { name: parsed.name, ...(ns ? { ns } : {}), ...badNs },
           })
         else if (parsed.kind === 'blob') catalog.misses.record('blob', requestedReference(parsed.name, parsed.digest, ns), info)
       } else if (route === 'files' || route === 'not-found') {

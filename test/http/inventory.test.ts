@@ -140,4 +140,26 @@ describe('health, readiness and inventory', () => {
     const text = await api().get('/inventory/misses').set('User-Agent', 'curl/8')
     assert.match(text.text, /image\s+2\s+\S+\s+127\.0\.0\.1\s+k8s\.gcr\.io\/kube-proxy:v1\.21\.3/)
   })
+
+  test('misses: an ns or path carrying line breaks never adds a line to a list', async () => {
+    const before = (await api().get('/inventory/misses?format=images')).text.split('\n').length
+    const evil = '/v2/kube-proxy/manifests/v1.0?ns=evil.io%0Aattacker.example/malware:latest%0Ak8s.gcr.io'
+    assert.equal((await api().get(evil)).status, 404)
+    await api().get('/v2/kube-proxy/manifests/v2.0?ns=evil.io%0D%0Aother.example/x:1')
+    await api().get('/files/bin/a%0Ab')
+    const images = await api().get('/inventory/misses?format=images')
+    const lines = images.text.trim().split('\n')
+    assert.equal(images.text.split('\n').length, before + 2)
+    assert.ok(!lines.some((l) => l.includes('attacker.example') || l.includes('other.example')), images.text)
+    for (const l of lines) assert.match(l, /^[\x21-\x7e]+$/)
+    assert.ok(lines.includes('kube-proxy:v1.0'), images.text)
+    const files = await api().get('/inventory/misses?format=files')
+    for (const l of files.text.trim().split('\n')) assert.match(l, /^[\x21-\x7e]+$/)
+    const all = await api().get('/inventory/misses').set('Accept', 'application/json')
+    const row = all.body.misses.find((m: { ref: string }) => m.ref === 'kube-proxy:v1.0')
+    assert.equal(row.detail.ns, undefined)
+    assert.equal(row.detail.invalidNs, 'evil.io%0Aattacker.example/malware:latest%0Ak8s.gcr.io')
+    const text = await api().get('/inventory/misses').set('User-Agent', 'curl/8')
+    assert.ok(!text.text.split('\n').some((l) => l.startsWith('attacker.example')))
+  })
 })
