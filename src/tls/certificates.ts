@@ -168,6 +168,16 @@ const readServer = (paths: TlsPaths, ca: X509Certificate | null): ServerOnDisk =
   }
 }
 
+/** Whether a missing CA may be made: at start-up yes (a first start), never by a running server's checks. */
+export interface CaCreation {
+  mayCreateCa?: boolean
+}
+
+/** Said (and logged) when the CA files are gone after a CA was made. */
+export const CA_MISSING =
+  'ca.crt is missing while a server certificate is (or was) in use; the CA is never replaced on its own: ' +
+  'restore ca.crt and ca.key from a backup, or run `outpost certs rotate-ca` to make a new CA (every node must then trust the new /ca.crt)'
+
 /** The host and the date tell one Outpost CA from another (e.g. before and after rotate-ca). */
 const caCommonName = (now: Date): string => `Outpost CA ${hostname()} ${now.toISOString().slice(0, 10)}`
 
@@ -188,14 +198,23 @@ const warnCaExpiry = (ca: CertInfo, now: Date, log: TlsLogger): void => {
  * covers the wanted names and is not about to expire: reuses what is there,
  * creates the CA only when there is none, re-issues the server certificate
  * when `decideServerCert` says so. Throws TlsError when an existing CA is
- * unusable (it is never replaced here).
+ * unusable (it is never replaced here), and when the CA is missing anywhere
+ * but a first start: a running server (`mayCreateCa: false`) or a `tls/`
+ * that already holds a server certificate never gets a new CA on its own.
  */
-export const ensureGenerated = async (s: TlsSettings, log: TlsLogger = QUIET, now = new Date()): Promise<TlsMaterial> => {
+export const ensureGenerated = async (
+  s: TlsSettings,
+  log: TlsLogger = QUIET,
+  now = new Date(),
+  options: CaCreation = {},
+): Promise<TlsMaterial> => {
   const paths = tlsPaths(s.dataDir)
   let ca = readCa(paths)
   const caDecision = decideCa(ca.existing)
   if (typeof caDecision === 'object') throw new TlsError(`${paths.dir}: ${caDecision.refuse}`)
   if (caDecision === 'create') {
+    const serverFiles = readTls(paths.serverCert) !== null || readTls(paths.serverKey) !== null
+    if (options.mayCreateCa === false || serverFiles) throw new TlsError(`${paths.dir}: ${CA_MISSING}`)
     const made = await createCa({ commonName: caCommonName(now), days: s.caDays, backdateHours: s.backdateHours, now })
     writeTls(paths.caCert, paths.caKey, made)
     ca = readCa(paths)
@@ -306,8 +325,8 @@ export const loadOperator = (s: TlsSettings, log: TlsLogger = QUIET, now = new D
 }
 
 /** Operator files when configured, else generated ones. */
-export const prepareTls = (s: TlsSettings, log: TlsLogger = QUIET, now = new Date()): Promise<TlsMaterial> =>
-  s.operator ? Promise.resolve().then(() => loadOperator(s, log, now)) : ensureGenerated(s, log, now)
+export const prepareTls = (s: TlsSettings, log: TlsLogger = QUIET, now = new Date(), options: CaCreation = {}): Promise<TlsMaterial> =>
+  s.operator ? Promise.resolve().then(() => loadOperator(s, log, now)) : ensureGenerated(s, log, now, options)
 
 export interface TlsStatus {
   paths: TlsPaths

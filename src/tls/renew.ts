@@ -44,6 +44,8 @@ export class CertificateRenewer {
   private readonly log: TlsLogger
   private readonly intervalMs: number
   private readonly now: () => Date
+  /** Why the last check failed (CA files gone or unreadable, …); /readyz fails until a check succeeds. */
+  problem: string | null = null
 
   constructor(options: RenewerOptions) {
     this.current = options.initial
@@ -77,6 +79,7 @@ export class CertificateRenewer {
     const s = this.current.server
     const days = daysUntil(s.notAfter, now)
     const detail = `${this.current.source} certificate ${s.subject}, valid until ${s.notAfter.toISOString()} (${days} days)`
+    if (this.problem) return { ok: false, detail: `${detail}; still served, but the last check failed: ${this.problem}` }
     if (s.notBefore > now) return { ok: false, detail: `${detail}; not valid before ${s.notBefore.toISOString()}` }
     return { ok: s.notAfter.getTime() - now.getTime() > READY_MIN_DAYS * 86_400_000, detail }
   }
@@ -103,11 +106,14 @@ export class CertificateRenewer {
   private async runCheck(now: Date): Promise<RenewalOutcome> {
     let next: TlsMaterial
     try {
-      next = await prepareTls(this.settings, this.log, now)
+      // A running server never makes a CA: only `outpost certs rotate-ca` replaces one.
+      next = await prepareTls(this.settings, this.log, now, { mayCreateCa: false })
     } catch (err) {
+      this.problem = (err as Error).message
       this.log.warn({ err }, 'certificate check failed; still serving the current certificate')
       return 'failed'
     }
+    this.problem = null
     const same = next.cert === this.current.cert && next.key === this.current.key && next.ca === this.current.ca
     if (same) return 'unchanged'
     try {

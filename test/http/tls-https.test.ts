@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHash, X509Certificate } from 'node:crypto'
 import { connect } from 'node:tls'
@@ -147,6 +147,43 @@ test('rotate-ca while running: the next check serves the new chain and /ca.crt',
   assert.equal(after.body, material.ca)
   assert.equal((await httpsGet(`${s.httpsUrl}/v2/`, { ca: after.body, servername: DOMAIN })).status, 200)
   await assert.rejects(httpsGet(`${s.httpsUrl}/v2/`, { ca: before.body, servername: DOMAIN }), 'the old CA no longer verifies')
+})
+
+test('CA files removed while running: a check (SIGHUP) serves the loaded CA on, makes none, and /readyz fails', async (t) => {
+  const { s } = await start(t)
+  const p = tlsPaths(s.dataDir)
+  const before = await plainGet(`${s.url}/ca.crt`)
+  const first = await presented(s.httpsHostPort!)
+  const certificateCheck = async (): Promise<{ status: number; check: { ok: boolean; detail: string } }> => {
+    const res = await fetch(`${s.url}/readyz?verbose`, { headers: { Accept: 'application/json' } })
+    const body = (await res.json()) as { checks: Array<{ name: string; ok: boolean; detail: string }> }
+    return { status: res.status, check: body.checks.find((c) => c.name === 'certificate')! }
+  }
+  assert.equal((await certificateCheck()).check.ok, true)
+  rmSync(p.caCert)
+  rmSync(p.caKey)
+  assert.equal(await s.running.tls!.check(), 'failed')
+  assert.equal(existsSync(p.caCert), false, 'no CA was made')
+  assert.equal((await plainGet(`${s.url}/ca.crt`)).body, before.body)
+  assert.equal((await presented(s.httpsHostPort!)).fingerprint256, first.fingerprint256)
+  assert.equal((await httpsGet(`${s.httpsUrl}/v2/`, { ca: before.body, servername: DOMAIN })).status, 200)
+  const ready = await certificateCheck()
+  assert.equal(ready.status, 503)
+  assert.equal(ready.check.ok, false)
+  assert.match(ready.check.detail, /ca\.crt is missing.*rotate-ca/)
+})
+
+test('start-up with tls/ holding a server certificate but no CA is refused, and makes none', async (t) => {
+  const dataDir = scratch(t, 'outpost-data-')
+  const first = await startTestServer({ data_dir: dataDir, listen: { https: '127.0.0.1:0' } })
+  await first.running.close(1000)
+  const p = tlsPaths(dataDir)
+  assert.ok(existsSync(p.caCert) && existsSync(p.serverCert), 'a first start made the CA and the server certificate')
+  rmSync(p.caCert)
+  rmSync(p.caKey)
+  await assert.rejects(startTestServer({ data_dir: dataDir, listen: { https: '127.0.0.1:0' } }), /ca\.crt is missing.*rotate-ca/s)
+  assert.equal(existsSync(p.caCert), false)
+  assert.equal(existsSync(p.caKey), false)
 })
 
 test('operator-supplied certificate and CA are served as they are', async (t) => {
