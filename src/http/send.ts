@@ -16,6 +16,7 @@
 import { close as closeFd, constants as fsConstants, read as readFd } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http'
+import { sendZeroCopy } from './zero-copy.js'
 
 /** Bodies up to this size are read whole and returned as bytes. */
 export const SMALL_BODY_LIMIT = 256 * 1024
@@ -129,12 +130,15 @@ let activeLargeBodies = 0
  * synchronously.
  */
 export interface FileReader {
+  /** The descriptor, for sendfile (zero-copy.ts); without one the body is read in JavaScript. */
+  readonly fd?: number
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>
   close(): Promise<void>
 }
 
 /** A FileReader over a raw descriptor (closed by `close`). */
 export const fdReader = (fd: number): FileReader => ({
+  fd,
   read: (buffer, offset, length, position) =>
     new Promise((resolve, reject) => {
       readFd(fd, buffer, offset, length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead })))
@@ -231,11 +235,12 @@ const drainedOrClosed = (res: ServerResponse): Promise<void> =>
 
 /**
  * Writes the status, the headers and bytes [start, end] of an opened file to
- * a Node response, in big chunks with back-pressure. The next chunk is read
- * while the last one drains to the socket, so disk and network overlap. The
- * caller has settled the status: once the head is out, a read error can only
- * cut the connection. Always closes the file. Resolves with the body bytes
- * written.
+ * a Node response. On a plain HTTP connection with the sendfile addon the
+ * body goes by sendfile (zero-copy.ts); else it is written from JavaScript,
+ * in big chunks with back-pressure, the next chunk read while the last one
+ * drains to the socket, so disk and network overlap. The caller has settled
+ * the status: once the head is out, a read error can only cut the
+ * connection. Always closes the file. Resolves with the body bytes written.
  */
 export const writeFileRange = async (
   res: ServerResponse,
@@ -245,11 +250,34 @@ export const writeFileRange = async (
   status: number,
   headers: OutgoingHttpHeaders,
 ): Promise<number> => {
+  let zeroCopy
+  try {
+    zeroCopy = await sendZeroCopy(res, file.handle.fd, start, end - start + 1, status, headers)
+  } catch (err) {
+    // writeHead refused the headers, or the engine failed: cut the connection, as the JavaScript path does.
+    res.destroy(err as Error)
+    zeroCopy = { kind: 'finished', sent: 0 } as const
+  }
+  if (zeroCopy.kind === 'finished') {
+    await file.handle.close().catch(() => {})
+    return zeroCopy.sent
+  }
+  return writeChunks(res, file, start, end, zeroCopy.kind === 'declined' ? { status, headers } : null)
+}
+
+/** The JavaScript body path: `head` is written first unless sendfile has sent it already. */
+const writeChunks = async (
+  res: ServerResponse,
+  file: OpenedFile,
+  start: number,
+  end: number,
+  head: { status: number; headers: OutgoingHttpHeaders } | null,
+): Promise<number> => {
   let sent = 0
   activeLargeBodies++
   let ahead: Promise<Chunk> | null = null
   try {
-    res.writeHead(status, headers)
+    if (head) res.writeHead(head.status, head.headers)
     let position = start
     const readNext = (): Promise<Chunk> | null => {
       if (position > end) return null

@@ -460,5 +460,20 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    server: z
+      .object({
+        sendfile: key(z.enum(['auto', 'off']).default('auto'), {
+          doc: 'large file and blob bodies on plain HTTP: `auto` sends them with sendfile (the outpost-sendfile addon, when built), `off` copies them through JavaScript',
+          notes: [
+            'Large file and blob bodies (over 256 KiB) on plain HTTP. auto: sent by',
+            'sendfile(2) from the page cache to the socket, through the outpost-sendfile',
+            'addon that npm ci builds and the release carries (the start-up log says',
+            'whether it is in use); without it, and always over HTTPS, they are copied',
+            'through JavaScript. off: always copied through JavaScript.',
+          ],
+        }),
+      })
+      .strict()
+      .default({}),
   })
   .strict()

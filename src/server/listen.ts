@@ -10,7 +10,7 @@ import type { SecureContextOptions } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
 import type { Env, Hono } from 'hono'
-import { routeLabelOf } from '../http/index.js'
+import { routeLabelOf, sentByEngine } from '../http/index.js'
 import { requestUserOf, type ListenerKind } from '../registry-api/index.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
@@ -99,7 +99,7 @@ export const requestHandler = <E extends Env>(app: Hono<E> | ServedSlot<E>, opti
       const ms = Number(process.hrtime.bigint() - started) / 1e6
       const route = routeLabelOf(req)
       const status = String(res.statusCode)
-      const bytes = req.method === 'HEAD' ? 0 : sentBytes()
+      const bytes = req.method === 'HEAD' ? 0 : sentBytes() + sentByEngine(res)
       metrics.requests.inc({ route, method: req.method ?? '', status })
       metrics.bytes.inc({ route, status }, bytes)
       metrics.duration.observe({ route }, ms / 1000)

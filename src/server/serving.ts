@@ -12,6 +12,7 @@ import type { Catalog, Db } from '../catalog/index.js'
 import type { CredentialCheck } from '../registry-api/index.js'
 import type { ReadinessCheck } from '../nodes/health.js'
 import { FileCache, PackageTrees, hiddenEntries, type TreeReport } from '../repos/index.js'
+import { setSendfile } from '../http/index.js'
 import type { Hono } from 'hono'
 import { BUILT_IN_PATHS, createApp, type AppEnv } from './app.js'
 import type { OutpostConfig } from './config.js'
@@ -82,6 +83,8 @@ const readinessOf = (layout: ServedLayout, parts: ServerParts): ReadinessCheck[]
 /** The app and readiness checks of one configuration; its package trees are checked by `checkPackageTrees`. */
 export const openServing = (config: OutpostConfig, layout: ServedLayout, parts: ServerParts): Serving => {
   const packageTrees = new PackageTrees({ roots: layout.filesRoots, symlinks: layout.filesSymlinks })
+  const bodies = setSendfile(config.server.sendfile)
+  if (bodies.changed) parts.logger.info({ sendfile: bodies.sendfile, mode: bodies.mode }, bodies.detail)
   const readiness = readinessOf(layout, parts)
   const app = createApp({
     layout,
