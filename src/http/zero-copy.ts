@@ -144,8 +144,26 @@ export const setSendfile = (next: SendfileMode): BodyPath & { changed: boolean }
   return { ...now, changed }
 }
 
-/** The engine's threads and transfers in progress (zeros before its first transfer). */
-export const sendfileStats = (): { threads: number; active: number } => (started && addon ? addon.stats() : { threads: 0, active: 0 })
+let handedOver = 0
+let bytesSent = 0
+
+export interface SendfileStats {
+  /** The engine's threads (0 until its first transfer). */
+  threads: number
+  /** Transfers in progress. */
+  active: number
+  /** Transfers handed to the engine since the process started. */
+  transfers: number
+  /** Body bytes they sent, counted as each one ends. */
+  bytes: number
+}
+
+/** What the engine has done in this process. */
+export const sendfileStats = (): SendfileStats => ({
+  ...(started && addon ? addon.stats() : { threads: 0, active: 0 }),
+  transfers: handedOver,
+  bytes: bytesSent,
+})
 
 /**
  * Body bytes of `res` that went by sendfile (so far, or in all): they never
@@ -215,6 +233,7 @@ export const sendZeroCopy = async (
   } catch {
     return { kind: 'head-sent' }
   }
+  handedOver++
   const transfer = { id, sent: -1 }
   transfers.set(res, transfer)
   const { sent, error } = await new Promise<{ sent: number; error: number }>((resolve) => {
@@ -232,6 +251,7 @@ export const sendZeroCopy = async (
     })
   })
   transfer.sent = sent
+  bytesSent += sent
   if (error === 0) {
     if (!res.destroyed) res.end()
   } else if (sent === 0 && UNSUPPORTED.has(error) && !res.destroyed) {
