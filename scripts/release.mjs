@@ -19,8 +19,11 @@
 // or npm's cache). A native addon (better-sqlite3) is taken from this checkout's
 // node_modules when it is the same version and loads in this Node, which is the
 // Node shipped, else (or with --rebuild-native) compiled in the staging folder
-// with `npm rebuild`. Docs, tests, type declarations, source maps, native build
-// sources and other platforms' prebuilt binaries are left out.
+// with `npm rebuild`. Outpost's own addon, outpost-sendfile (native/sendfile:
+// zero-copy bodies), is taken the same way from this checkout's build, else
+// compiled from native/sendfile; a release without it is not made. Docs,
+// tests, type declarations, source maps, native build sources and other
+// platforms' prebuilt binaries are left out.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import {
@@ -94,12 +97,14 @@ try {
     .filter(([path, p]) => path.startsWith('node_modules/') && p.hasInstallScript && !p.dev)
     .map(([path]) => path.slice('node_modules/'.length))
   for (const dep of nativePackages) provideNative(dep)
+  provideSendfile()
 
   log('leaving out docs, tests, type declarations, maps and build sources')
   const before = treeSize(join(stage, 'node_modules'))
   prune(join(stage, 'node_modules'))
   log(`node_modules: ${mib(before)} → ${mib(treeSize(join(stage, 'node_modules')))}`)
   for (const dep of nativePackages) checkNative(dep)
+  if (!sendfileLoads()) throw new Error('outpost-sendfile no longer loads once pruned')
   checkImports()
 
   log(`adding the Node runtime (${process.execPath}, ${process.version})`)
@@ -127,8 +132,9 @@ try {
     copyFileSync(join(ROOT, 'config', f), join(stage, 'config', f))
   copyFileSync(join(ROOT, 'README.md'), join(stage, 'README.md'))
   writeFileSync(join(stage, 'VERSION'), `${pkg.version}\n`)
-  // What the code reads at run time (`type`, the version); no scripts, no devDependencies.
-  const { scripts: _s, devDependencies: _d, allowScripts: _a, ...runtimePkg } = pkg
+  // What the code reads at run time (`type`, the version); no scripts, no devDependencies,
+  // no link to native/ (the addon is a plain folder in node_modules).
+  const { scripts: _s, devDependencies: _d, allowScripts: _a, optionalDependencies: _o, ...runtimePkg } = pkg
   writeFileSync(join(stage, 'package.json'), `${JSON.stringify(runtimePkg, null, 2)}\n`)
   rmSync(join(stage, 'package-lock.json'))
 
@@ -194,6 +200,49 @@ function provideNative(dep) {
   log(`${dep} ${version(staged)}: building the native part for ${process.version} ${process.arch} (npm rebuild)`)
   npmRun(['rebuild', dep, '--foreground-scripts', '--loglevel=warn'])
   if (!loads(dep)) throw new Error(`${dep} does not load after npm rebuild`)
+}
+
+/**
+ * Outpost's sendfile addon (native/sendfile, the package outpost-sendfile):
+ * npm ci left a link to ../native/sendfile, which the release does not carry;
+ * in its place goes a folder with the package's entry point and its compiled
+ * addon, this checkout's build when it loads in this Node, else one built now.
+ */
+function provideSendfile() {
+  const src = join(ROOT, 'native/sendfile')
+  const staged = join(stage, 'node_modules/outpost-sendfile')
+  const addon = 'build/Release/outpost_sendfile.node'
+  const meta = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'))
+  rmSync(staged, { recursive: true, force: true })
+  mkdirSync(join(staged, 'build/Release'), { recursive: true })
+  const { scripts: _s, gypfile: _g, ...runtimeMeta } = meta
+  writeFileSync(join(staged, 'package.json'), `${JSON.stringify(runtimeMeta, null, 2)}\n`)
+  copyFileSync(join(src, 'index.js'), join(staged, 'index.js'))
+  if (!rebuildNative && existsSync(join(src, addon))) {
+    copyFileSync(join(src, addon), join(staged, addon))
+    if (sendfileLoads()) {
+      log(`outpost-sendfile ${meta.version}: the native part built by this checkout's npm ci, for ${process.version} ${process.arch}`)
+      return
+    }
+  }
+  log(`outpost-sendfile ${meta.version}: building the native part for ${process.version} ${process.arch} (node-gyp)`)
+  const build = join(work, 'sendfile-build')
+  rmSync(build, { recursive: true, force: true })
+  mkdirSync(join(build, 'src'), { recursive: true })
+  for (const f of ['package.json', 'binding.gyp', 'build.js', 'index.js', 'src/sendfile.cc']) copyFileSync(join(src, f), join(build, f))
+  run(process.execPath, [join(build, 'build.js')], { cwd: build })
+  if (!existsSync(join(build, addon))) {
+    const why = existsSync(join(build, 'build-error.log')) ? readFileSync(join(build, 'build-error.log'), 'utf8').trim().slice(-4000) : ''
+    throw new Error(`outpost-sendfile could not be built; the release carries it, so none is made:\n${why}`)
+  }
+  copyFileSync(join(build, addon), join(staged, addon))
+  if (!sendfileLoads()) throw new Error('outpost-sendfile does not load after it was built')
+}
+
+/** Whether the staged outpost-sendfile loads and reports its engine. */
+function sendfileLoads() {
+  const probe = `const s = require(${JSON.stringify(join(stage, 'node_modules/outpost-sendfile'))}); if (typeof s.stats().active !== 'number') process.exit(1)`
+  return spawnSync(process.execPath, ['-e', probe], { stdio: 'ignore' }).status === 0
 }
 
 /** Whether a native dependency loads and works in this Node from the staging folder. */

@@ -10,7 +10,7 @@
 import { before, after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { buildDemoBundle } from '../../src/demo/index.js'
@@ -144,6 +144,9 @@ describe('the offline release on a machine without network or Node', () => {
       assert.ok(!existsSync(join(unpacked, 'node_modules', dev)), `devDependency ${dev} in the release`)
     }
     assert.ok(existsSync(join(unpacked, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node')))
+    // Outpost's own addon (zero-copy bodies), compiled, and no link back to the checkout's native/.
+    assert.ok(existsSync(join(unpacked, 'node_modules/outpost-sendfile/build/Release/outpost_sendfile.node')))
+    assert.ok(!files.some((f) => f.startsWith('native/')))
     assert.equal(readFileSync(join(unpacked, 'VERSION'), 'utf8'), `${pkg.version}\n`)
   })
 
@@ -170,6 +173,9 @@ describe('the offline release on a machine without network or Node', () => {
 
   test('the installed Outpost serves a bundle with the shipped config, and skopeo pulls from it', async (t) => {
     const bundle = await buildDemoBundle(join(work, 'bundle'))
+    // A file over the small-body limit: its body goes by sendfile.
+    const large = randomBytes(3 * 1024 * 1024 + 5)
+    writeFileSync(join(bundle, 'nginx/large.bin'), large)
     const config = join(prefix, 'etc/outpost/config.yaml')
     const shipped = readFileSync(config, 'utf8')
     assert.match(shipped, /^# bundle: .*$/m)
@@ -188,6 +194,19 @@ describe('the offline release on a machine without network or Node', () => {
       60_000,
     )
     assert.equal(server.child.exitCode, null, `outpost serve exited: ${server.output()}`)
+    // The release's server uses the sendfile addon it carries, and sends the same bytes with it.
+    assert.match(server.output(), /large bodies on plain HTTP go by sendfile/)
+    for (const [range, bytes] of [
+      ['', large],
+      ['1000-2000000', large.subarray(1000, 2000001)],
+    ] as const) {
+      const out = join(work, `large${range}`)
+      ok(
+        await host.run('curl', ['-fsS', '-o', out, ...(range ? ['-r', range] : []), 'http://127.0.0.1/large.bin']),
+        `curl large.bin ${range}`,
+      )
+      assert.equal(createHash('sha256').update(readFileSync(out)).digest('hex'), createHash('sha256').update(bytes).digest('hex'), range)
+    }
 
     const pulled = join(work, 'pulled')
     ok(
