@@ -18,6 +18,8 @@
 #   OUTPOST_NODE_FLAGS="--max-semi-space-size=2 --max-old-space-size=96"
 #                       V8 flags for Outpost's node (default none)
 #   OUTPOST_CLI=FILE    the built CLI to run (default dist/cli/index.js), e.g. an older build
+#   OUTPOST_SERVER_SENDFILE=off
+#                       Outpost copies large bodies through JavaScript (default auto: sendfile)
 #   BENCH_WRITE=1       also append the table to bench/README.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -202,8 +204,8 @@ for _ in 1 2 3; do
 done
 for c in 32 128; do
   echo "bench: 64 MiB, $c concurrent" >&2
-  printf -v "R_nginx_c$c" '%s' "$(concurrent "$N" "$c")"
-  printf -v "R_outpost_c$c" '%s' "$(concurrent "$O" "$c")"
+  t=$(cpu_ticks "$NGINX_PID"); printf -v "R_nginx_c$c" '%s' "$(concurrent "$N" "$c")"; printf -v "C_nginx_c$c" '%s' $(($(cpu_ticks "$NGINX_PID") - t))
+  t=$(cpu_ticks "$OUTPOST_PID"); printf -v "R_outpost_c$c" '%s' "$(concurrent "$O" "$c")"; printf -v "C_outpost_c$c" '%s' $(($(cpu_ticks "$OUTPOST_PID") - t))
 done
 echo "bench: small files" >&2
 # A short pass on each first: Outpost's stat cache fills as nginx's
@@ -220,6 +222,10 @@ per_gib() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz / 3 }'; }
 per_req() { awk -v t="$1" -v hz="$HZ" -v r="$2" -v d="$DURATION" 'BEGIN { if (r > 0) printf "%.0f", t / hz * 1e6 / (r * d); else print "-" }'; }
 U_nginx_single=$(per_gib "$C_nginx_single"); U_outpost_single=$(per_gib "$C_outpost_single")
 U_nginx_small=$(per_req "$C_nginx_small" "$R_nginx_small"); U_outpost_small=$(per_req "$C_outpost_small" "$R_outpost_small")
+# … and per GiB sent by a wrk run (MiB/s × seconds).
+per_gib_wrk() { awk -v t="$1" -v hz="$HZ" -v m="$2" -v d="$DURATION" 'BEGIN { if (m > 0) printf "%.2f", t / hz / (m * d / 1024); else print "-" }'; }
+U_nginx_c32=$(per_gib_wrk "$C_nginx_c32" "$R_nginx_c32"); U_outpost_c32=$(per_gib_wrk "$C_outpost_c32" "$R_outpost_c32")
+U_nginx_c128=$(per_gib_wrk "$C_nginx_c128" "$R_nginx_c128"); U_outpost_c128=$(per_gib_wrk "$C_outpost_c128" "$R_outpost_c128")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "-" }'; }
 
@@ -236,10 +242,10 @@ TABLE="$(cat <<EOF
 | 10,000 files of 1–20 KiB, 64 connections (req/s) | $R_nginx_small | $R_outpost_small | $(ratio "$R_outpost_small" "$R_nginx_small") | ≥ 0.35× |
 | peak RSS (MB) | $R_nginx_rss | $R_outpost_rss | | Outpost < 150 |
 
-CPU cost, which background load does not skew: one-stream download, CPU seconds per GiB sent:
-nginx $U_nginx_single, Outpost $U_outpost_single; small files, CPU µs per request: nginx
-$U_nginx_small, Outpost $U_outpost_small. Outpost access log: \`--log-level $OUTPOST_LOG\`;
-node flags: \`${OUTPOST_NODE_FLAGS:-none}\`.
+CPU cost, which background load does not skew: CPU seconds per GiB sent, one stream / 32 / 128
+concurrent: nginx $U_nginx_single / $U_nginx_c32 / $U_nginx_c128, Outpost $U_outpost_single / $U_outpost_c32 / $U_outpost_c128;
+small files, CPU µs per request: nginx $U_nginx_small, Outpost $U_outpost_small. Outpost access log:
+\`--log-level $OUTPOST_LOG\`; node flags: \`${OUTPOST_NODE_FLAGS:-none}\`; server.sendfile: \`${OUTPOST_SERVER_SENDFILE:-auto}\`.
 Load average at the end: $LOAD.
 EOF
 )"

@@ -3,6 +3,7 @@
 # registry:2 tree, and nginx serving the same blob files raw (sendfile on),
 # same run, loopback. Prints a Markdown table.
 #   bash bench/registry.sh            (BIG_MIB=1024 MID_MIB=64 DURATION=8)
+#   OUTPOST_SERVER_SENDFILE=off bash bench/registry.sh   Outpost without sendfile (server.sendfile: off)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -31,23 +32,25 @@ reg_url() { echo "http://127.0.0.1:$1/v2/$2"; }
 ACCEPT='Accept: application/vnd.docker.distribution.manifest.v2+json'
 
 declare -A R
+# cpu_per_gib TICKS MIB → server CPU seconds per GiB sent
+cpu_per_gib() { awk -v d="$1" -v hz="$(getconf CLK_TCK)" -v mib="$2" 'BEGIN { if (mib > 0) printf "%.2f", (d / hz) / (mib / 1024); else print "n/a" }'; }
+# wrk_mib MB/S → MiB sent in a wrk run of DURATION seconds
+wrk_mib() { awk -v mbps="$1" -v s="${DURATION:-8}" 'BEGIN { print mbps * 1e6 * s / 1048576 }'; }
 measure() { # key port-or-nginx
-  local who=$1 port=$2 pid=$3 t0 t1 b
+  local who=$1 port=$2 pid=$3 t0 single c32 c128
   if [ "$who" = nginx ]; then
-    R[$who,single]=$(curl_speed "$(nginx_blob "$big")")
-    R[$who,c32]=$(wrk_mbps "$(nginx_blob "$mid")" 32)
-    t0=$(cpu_ticks "$pid"); b=$(date +%s%N)
-    R[$who,c128]=$(wrk_mbps "$(nginx_blob "$mid")" 128)
+    single=$(nginx_blob "$big") c32=$(nginx_blob "$mid") c128=$(nginx_blob "$mid")
   else
-    R[$who,single]=$(curl_speed "$(reg_url "$port" "bench/library/big/blobs/$big")")
-    R[$who,c32]=$(wrk_mbps "$(reg_url "$port" "bench/library/mid/blobs/$mid")" 32)
-    t0=$(cpu_ticks "$pid"); b=$(date +%s%N)
-    R[$who,c128]=$(wrk_mbps "$(reg_url "$port" "bench/library/mid/blobs/$mid")" 128)
+    single=$(reg_url "$port" "bench/library/big/blobs/$big")
+    c32=$(reg_url "$port" "bench/library/mid/blobs/$mid") c128=$c32
   fi
-  t1=$(cpu_ticks "$pid")
-  # CPU seconds per GiB sent during the 128-way run (MB/s × seconds → GiB).
-  R[$who,cpu]=$(awk -v d="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v mbps="${R[$who,c128]}" -v s="${DURATION:-8}" \
-    'BEGIN { gib = mbps * 1e6 * s / 1073741824; if (gib > 0) printf "%.2f", (d / hz) / gib; else print "n/a" }')
+  # Server CPU seconds per GiB sent during each run (curl: 3 × BIG_MIB; wrk: MB/s × seconds).
+  t0=$(cpu_ticks "$pid"); R[$who,single]=$(curl_speed "$single")
+  R[$who,cpu1]=$(cpu_per_gib $(($(cpu_ticks "$pid") - t0)) $((3 * ${BIG_MIB:-1024})))
+  t0=$(cpu_ticks "$pid"); R[$who,c32]=$(wrk_mbps "$c32" 32)
+  R[$who,cpu32]=$(cpu_per_gib $(($(cpu_ticks "$pid") - t0)) "$(wrk_mib "${R[$who,c32]}")")
+  t0=$(cpu_ticks "$pid"); R[$who,c128]=$(wrk_mbps "$c128" 128)
+  R[$who,cpu]=$(cpu_per_gib $(($(cpu_ticks "$pid") - t0)) "$(wrk_mib "${R[$who,c128]}")")
   R[$who,rss]=$(peak_rss_mb "$pid")
   if [ "$who" != nginx ]; then
     R[$who,mtag]=$(wrk_rps "$(reg_url "$port" bench/library/mid/manifests/v1)" -H "$ACCEPT")
@@ -63,13 +66,15 @@ measure registry $P_REG "$REGISTRY_PID"
 measure outpost $P_OUT "$OUTPOST_PID"
 
 cat <<TABLE
-Registry benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, loopback; blobs ${BIG_MIB:-1024} MiB / ${MID_MIB:-64} MiB, wrk ${DURATION:-8}s runs.
+Registry benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, loopback; blobs ${BIG_MIB:-1024} MiB / ${MID_MIB:-64} MiB, wrk ${DURATION:-8}s runs; Outpost server.sendfile: ${OUTPOST_SERVER_SENDFILE:-auto}.
 
 | measure | nginx | docker-registry | Outpost | Outpost / registry | Outpost / nginx |
 | --- | ---: | ---: | ---: | ---: | ---: |
 | single-stream blob GET, MB/s | ${R[nginx,single]} | ${R[registry,single]} | ${R[outpost,single]} | $(ratio ${R[outpost,single]} ${R[registry,single]}) | $(ratio ${R[outpost,single]} ${R[nginx,single]}) |
 | 32 concurrent blob GETs, MB/s | ${R[nginx,c32]} | ${R[registry,c32]} | ${R[outpost,c32]} | $(ratio ${R[outpost,c32]} ${R[registry,c32]}) | $(ratio ${R[outpost,c32]} ${R[nginx,c32]}) |
 | 128 concurrent blob GETs, MB/s | ${R[nginx,c128]} | ${R[registry,c128]} | ${R[outpost,c128]} | $(ratio ${R[outpost,c128]} ${R[registry,c128]}) | $(ratio ${R[outpost,c128]} ${R[nginx,c128]}) |
+| server CPU s per GiB, 1 stream | ${R[nginx,cpu1]} | ${R[registry,cpu1]} | ${R[outpost,cpu1]} | | |
+| server CPU s per GiB, 32-way | ${R[nginx,cpu32]} | ${R[registry,cpu32]} | ${R[outpost,cpu32]} | | |
 | server CPU s per GiB (128-way) | ${R[nginx,cpu]} | ${R[registry,cpu]} | ${R[outpost,cpu]} | | |
 | peak RSS after 128-way, MiB | ${R[nginx,rss]} | ${R[registry,rss]} | ${R[outpost,rss]} | | |
 | manifest GET by tag, req/s | | ${R[registry,mtag]} | ${R[outpost,mtag]} | $(ratio ${R[outpost,mtag]} ${R[registry,mtag]}) | |
