@@ -21,6 +21,7 @@ import { Registry2Writer } from '../../src/images/index.js'
 import { blobOf, type Blob } from '../../src/demo/images.js'
 import { buildRegistry2, type Fixture } from '../helpers/fixtures.js'
 import { startTestServer, tempDir } from '../helpers/server.js'
+import { loadConfig, silentLogger, startServer } from '../../src/server/index.js'
 import { requireTool } from '../helpers/procs.js'
 import { run } from '../helpers/tools.js'
 
@@ -400,6 +401,42 @@ describe('large bodies by sendfile and by JavaScript', () => {
       assert.equal(sendfileStats().transfers, before + 1)
     } finally {
       await s.close()
+    }
+  })
+
+  test('a reload switches server.sendfile both ways', async () => {
+    const file = join(dir, 'outpost.yaml')
+    const write = (sendfile: string) =>
+      writeFileSync(
+        file,
+        [
+          `data_dir: ${join(dir, 'reload-data')}`,
+          'listen: { http: "127.0.0.1:0", https: off, push: off, ntp: off }',
+          `files: { roots: [${files}] }`,
+          `server: { sendfile: ${sendfile} }`,
+          '',
+        ].join('\n'),
+      )
+    const load = () => loadConfig({ file, env: {}, noDefaultFile: true })
+    write('auto')
+    const running = await startServer(load().config, silentLogger())
+    const url = running.listeners[0]!.url
+    try {
+      const bodies = async () => {
+        const before = sendfileStats().transfers
+        assert.equal(sha((await get(`${url}/big.bin`)).body), sha(big))
+        return sendfileStats().transfers - before
+      }
+      assert.equal(await bodies(), 1)
+      write('off')
+      assert.deepEqual(await running.reload(load), { applied: true, changed: ['server.sendfile'] })
+      assert.equal(bodyPath().sendfile, false)
+      assert.equal(await bodies(), 0)
+      write('auto')
+      assert.deepEqual(await running.reload(load), { applied: true, changed: ['server.sendfile'] })
+      assert.equal(await bodies(), 1)
+    } finally {
+      await running.close(1000)
     }
   })
 })
