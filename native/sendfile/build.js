@@ -4,10 +4,12 @@
 // this prints one line, keeps node-gyp's output in build-error.log, and
 // exits 0; Outpost then sends bodies on its JavaScript path.
 const { spawnSync } = require('node:child_process')
-const { existsSync, mkdirSync, writeFileSync } = require('node:fs')
+const { existsSync, rmSync, writeFileSync } = require('node:fs')
 const { dirname, join } = require('node:path')
 
 const say = (line) => process.stderr.write(`outpost-sendfile: ${line}\n`)
+const log = join(__dirname, 'build-error.log')
+rmSync(log, { force: true })
 
 if (process.platform !== 'linux') {
   say(`not built (sendfile is used on Linux only, this is ${process.platform}): large bodies take the JavaScript path`)
@@ -30,9 +32,7 @@ if (!problem) {
   }
 }
 if (problem) {
-  const log = join(__dirname, 'build-error.log')
   try {
-    mkdirSync(__dirname, { recursive: true })
     writeFileSync(log, `${problem}\n\n${r.stdout ?? ''}\n${r.stderr ?? ''}`)
   } catch {
     // The line below is what matters.
