@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises'
 import { relative, sep } from 'node:path'
 import type { Logger } from 'pino'
-import type { ImageStore } from '../images/index.js'
+import { isBreaking, type ImageProblem, type ImageStore } from '../images/index.js'
 import { applySchema, type Db } from './db.js'
 import { CATALOG_SCHEMA, MISSES_SCHEMA } from './schema.js'
 import { scanRepository, walkFiles, type FileRow, type ImageRow } from './scan.js'
@@ -15,7 +15,7 @@ import { Misses } from './misses.js'
 
 export { openDb, applySchema, type Db, type Schema } from './db.js'
 export { Misses, escapeRef, type MissKind, type MissRow } from './misses.js'
-export { readVerifiedManifest } from './scan.js'
+export { readVerifiedManifest, storeSource } from './scan.js'
 
 export interface FileRootSource {
   prefix: string
@@ -56,12 +56,17 @@ export interface ServedInventory {
   trees: TreeResult[]
   totals: { repositories: number; tags: number; imageBytes: number; files: number; fileBytes: number; trees: number; treesFailing: number }
   scan: { complete: boolean; finishedAt: string | null; ms: number | null }
+  /** What a pull of a served tag would need and not find, each naming the image, platform, digest and kind. */
+  problems?: ImageProblem[]
 }
 
 export interface InventoryFilter {
   repo?: string | undefined
   prefix?: string | undefined
 }
+
+/** How often a repository with a broken image is looked at again (a missing blob may be copied in). */
+export const BROKEN_RECHECK_MS = 10_000
 
 /** Label of a file root in the catalog: its URL prefix and path. */
 export const rootLabel = (r: FileRootSource): string => `${r.prefix}=${r.path}`
@@ -75,6 +80,8 @@ export class Catalog {
   private scanned = false
   private lastScan: { finishedAt: string; ms: number } | null = null
   private readonly incomplete = new Set<string>()
+  /** Repositories with broken images → when to look at them again. */
+  private readonly broken = new Map<string, number>()
 
   constructor(options: CatalogOptions) {
     this.db = options.db
@@ -95,25 +102,34 @@ export class Catalog {
   async refreshRepository(store: ImageStore, repository: string): Promise<void> {
     let rows: ImageRow[] = []
     let incomplete: string[] = []
-    if (await store.hasRepository(repository)) ({ rows, incomplete } = await scanRepository(store, repository))
+    let problems: ImageProblem[] = []
+    if (await store.hasRepository(repository)) ({ rows, incomplete, problems } = await scanRepository(store, repository))
     const key = `${store.label}\u0000${repository}`
     if (incomplete.length) this.incomplete.add(key)
     else this.incomplete.delete(key)
-    this.writeImages(store.label, repository, rows)
+    if (problems.some(isBreaking)) this.broken.set(key, Date.now() + BROKEN_RECHECK_MS)
+    else this.broken.delete(key)
+    this.writeImages(store.label, repository, rows, problems)
   }
 
-  private writeImages(store: string, repository: string, rows: ImageRow[]): void {
+  private writeImages(store: string, repository: string, rows: ImageRow[], problems: readonly ImageProblem[] = []): void {
     const del = this.db.prepare('DELETE FROM images WHERE store = ? AND repository = ?')
+    const delProblems = this.db.prepare('DELETE FROM image_problems WHERE store = ? AND repository = ?')
     const ins = this.db.prepare(
       'INSERT OR REPLACE INTO images (store, repository, tag, digest, media_type, platforms, size) VALUES (?, ?, ?, ?, ?, ?, ?)',
     )
     const blob = this.db.prepare('INSERT OR REPLACE INTO blobs (store, digest, size) VALUES (?, ?, ?)')
+    const problem = this.db.prepare(
+      'INSERT INTO image_problems (store, repository, image, platform, digest, kind, part, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    )
     this.db.transaction(() => {
       del.run(store, repository)
+      delProblems.run(store, repository)
       for (const r of rows) {
         ins.run(r.store, r.repository, r.tag, r.digest, r.mediaType, JSON.stringify(r.platforms), r.size)
         for (const b of r.blobs) blob.run(r.store, b.digest, b.size)
       }
+      for (const p of problems) problem.run(store, repository, p.image, p.platform, p.digest, p.kind, p.part, p.detail ?? null)
     })()
   }
 
@@ -133,9 +149,13 @@ export class Catalog {
     }
   }
 
-  /** Repositories whose tags pointed at incomplete manifests, to look at again when blobs arrive. */
-  async refreshIncomplete(): Promise<void> {
-    for (const key of [...this.incomplete]) {
+  /**
+   * Repositories whose tags pointed at incomplete manifests, to look at again
+   * when blobs arrive; and, less often, those holding broken images.
+   */
+  async refreshIncomplete(now = Date.now()): Promise<void> {
+    const due = [...this.broken].filter(([key, at]) => at <= now && !this.incomplete.has(key)).map(([key]) => key)
+    for (const key of [...this.incomplete, ...due]) {
       const [label, repository] = key.split('\u0000') as [string, string]
       const store = this.stores.find((s) => s.label === label)
       if (store) await this.refreshRepository(store, repository)
@@ -248,15 +268,57 @@ export class Catalog {
     const roots = new Set(fileRoots.map(rootLabel))
     const column = (sql: string): string[] => (this.db.prepare(sql).all() as Array<{ v: string }>).map((r) => r.v)
     this.db.transaction(() => {
-      for (const store of column('SELECT DISTINCT store AS v FROM images UNION SELECT DISTINCT store AS v FROM blobs')) {
+      for (const store of column(
+        'SELECT DISTINCT store AS v FROM images UNION SELECT DISTINCT store AS v FROM blobs UNION SELECT DISTINCT store AS v FROM image_problems',
+      )) {
         if (labels.has(store)) continue
         this.db.prepare('DELETE FROM images WHERE store = ?').run(store)
         this.db.prepare('DELETE FROM blobs WHERE store = ?').run(store)
+        this.db.prepare('DELETE FROM image_problems WHERE store = ?').run(store)
       }
       for (const root of column('SELECT DISTINCT root AS v FROM files'))
         if (!roots.has(root)) this.db.prepare('DELETE FROM files WHERE root = ?').run(root)
     })()
     for (const key of [...this.incomplete]) if (!labels.has(key.split('\u0000')[0]!)) this.incomplete.delete(key)
+    for (const key of [...this.broken.keys()]) if (!labels.has(key.split('\u0000')[0]!)) this.broken.delete(key)
+  }
+
+  /**
+   * The problems of the images as they are served: for each tag, those found
+   * in the first store (in consultation order) that holds it; a shadowed
+   * copy in a later store is not what nodes pull.
+   */
+  imageProblems(filter: InventoryFilter = {}): ImageProblem[] {
+    const rows = this.db
+      .prepare(
+        `SELECT store, repository, image, platform, digest, kind, part, detail FROM image_problems
+         WHERE (? IS NULL OR repository = ? OR repository LIKE ? ESCAPE '\\')`,
+      )
+      .all(filter.repo ?? null, filter.repo ?? null, filter.repo ? `${filter.repo.replace(/[\\%_]/g, (c) => `\\${c}`)}/%` : null) as Array<
+      Record<string, string | null>
+    >
+    if (!rows.length) return []
+    const order = new Map(this.stores.map((s, i) => [s.label, i]))
+    // Which store serves each tag: the first holding it (a row, or a problem for a tag left out).
+    const holders = new Map<string, number>()
+    const hold = (store: string, image: string): void => {
+      const i = order.get(store) ?? Infinity
+      if (i < (holders.get(image) ?? Infinity)) holders.set(image, i)
+    }
+    for (const r of this.db.prepare('SELECT store, repository, tag FROM images').all() as Array<Record<string, string>>)
+      hold(r.store!, `${r.repository}:${r.tag}`)
+    for (const r of rows) hold(r.store!, r.image!)
+    return rows
+      .filter((r) => (order.get(r.store!) ?? Infinity) === holders.get(r.image!))
+      .map((r) => ({
+        image: r.image!,
+        platform: r.platform!,
+        digest: r.digest!,
+        kind: r.kind as ImageProblem['kind'],
+        part: r.part as ImageProblem['part'],
+        ...(r.detail ? { detail: r.detail } : {}),
+      }))
+      .sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : a.platform < b.platform ? -1 : a.platform > b.platform ? 1 : 0))
   }
 
   /** Drops the package tree rows other than `kept` (a check of every tree just recorded those). */
@@ -346,6 +408,7 @@ export class Catalog {
         treesFailing: trees.filter((t) => !t.ok).length,
       },
       scan: { complete: this.scanned, finishedAt: this.lastScan?.finishedAt ?? null, ms: this.lastScan?.ms ?? null },
+      problems: this.imageProblems(filter),
     }
   }
 

@@ -8,7 +8,7 @@
 import { lstat } from 'node:fs/promises'
 import { readFolder } from './folder.js'
 import { join, relative, sep } from 'node:path'
-import { isListType, parseDigest, type Digest, type ImageStore, type ManifestInfo, type Platform } from '../images/index.js'
+import { checkImage, type Digest, type ImageProblem, type ImageSource, type ImageStore, type ManifestInfo } from '../images/index.js'
 
 export const BATCH_SIZE = 500
 const STAT_PARALLEL = 32
@@ -24,6 +24,8 @@ export interface ImageRow {
   size: number
   /** Blobs the image references, with their sizes. */
   blobs: Array<{ digest: string; size: number }>
+  /** What a pull of the tag would need and not find (src/images/check.ts). */
+  problems: ImageProblem[]
 }
 
 export interface FileRow {
@@ -32,9 +34,6 @@ export interface FileRow {
   size: number
   mtime: number
 }
-
-const platformName = (p: Platform | undefined): string | undefined =>
-  p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : undefined
 
 /** Reads a manifest and checks its digest; undefined when missing, unreadable, incomplete or corrupt. */
 export const readVerifiedManifest = async (
@@ -45,67 +44,58 @@ export const readVerifiedManifest = async (
   return result?.ok ? { bytes: result.manifest.bytes, info: result.manifest.info } : undefined
 }
 
-const imageSize = (bytes: Buffer, info: ManifestInfo, blobs: Array<{ digest: string; size: number }>): number => {
-  let size = bytes.length
-  for (const d of [info.config, ...(info.layers ?? [])]) {
-    if (d && typeof d.size === 'number') {
-      size += d.size
-      blobs.push({ digest: d.digest, size: d.size })
-    }
-  }
-  return size
-}
+/** A repository of one store as a pull through that store sees it. */
+export const storeSource = (store: ImageStore, repository: string): ImageSource => ({
+  readManifest: (d) => store.readManifest(d),
+  hasManifest: (d) => store.hasManifest(repository, d),
+  stat: (d) => store.stat(repository, d),
+  readBlob: (d) => store.readBlob(d),
+})
 
 /**
- * Describes every tag of a repository. A tag whose manifest blob is missing
- * or does not match its digest (still being copied in) is left out: it is
- * listed once the blob is complete.
+ * Describes every tag of a repository, each checked whole (its index, child
+ * manifests, configs and layers present, at their sizes; configs parsed).
+ * A tag whose own manifest is missing or does not match its digest (still
+ * being copied in) is left out of the rows: it is listed once the blob is
+ * complete. Its problem is reported with the others.
  */
-export const scanRepository = async (store: ImageStore, repository: string): Promise<{ rows: ImageRow[]; incomplete: string[] }> => {
+export const scanRepository = async (
+  store: ImageStore,
+  repository: string,
+): Promise<{ rows: ImageRow[]; incomplete: string[]; problems: ImageProblem[] }> => {
   const rows: ImageRow[] = []
   const incomplete: string[] = []
+  const problems: ImageProblem[] = []
+  const source = storeSource(store, repository)
   const tags = (await store.tags(repository)) ?? []
   const describe = async (tag: string): Promise<void> => {
     const digest = await store.resolveTag(repository, tag)
-    const manifest = digest && (await readVerifiedManifest(store, digest))
-    if (!digest || !manifest) {
+    if (!digest) {
       incomplete.push(tag)
       return
     }
-    const blobs: Array<{ digest: string; size: number }> = [{ digest: digest.value, size: manifest.bytes.length }]
-    let size: number
-    const platforms: string[] = []
-    if (isListType(manifest.info.mediaType)) {
-      size = manifest.bytes.length
-      for (const child of manifest.info.manifests ?? []) {
-        const name = platformName(child.platform)
-        if (name) platforms.push(name)
-        const cd = parseDigest(child.digest)
-        const cm = cd && (await readVerifiedManifest(store, cd))
-        if (cm) {
-          blobs.push({ digest: child.digest, size: cm.bytes.length })
-          size += imageSize(cm.bytes, cm.info, blobs)
-        } else size += child.size ?? 0
-      }
-    } else {
-      size = imageSize(manifest.bytes, manifest.info, blobs)
-      const config = manifest.info.config && parseDigest(manifest.info.config.digest)
-      const cfg = config && (await store.readBlob(config).catch(() => undefined))
-      if (cfg) {
-        try {
-          const doc = JSON.parse(cfg.toString('utf8')) as Platform
-          const name = platformName(doc)
-          if (name) platforms.push(name)
-        } catch {
-          // An unreadable config leaves the platform unknown.
-        }
-      }
+    const checked = await checkImage(source, `${repository}:${tag}`, digest)
+    problems.push(...checked.problems)
+    if (checked.mediaType === null) {
+      incomplete.push(tag)
+      return
     }
-    rows.push({ store: store.label, repository, tag, digest: digest.value, mediaType: manifest.info.mediaType, platforms, size, blobs })
+    rows.push({
+      store: store.label,
+      repository,
+      tag,
+      digest: digest.value,
+      mediaType: checked.mediaType,
+      platforms: checked.platforms,
+      size: checked.size,
+      blobs: checked.blobs,
+      problems: checked.problems,
+    })
   }
   for (let i = 0; i < tags.length; i += TAG_PARALLEL) await Promise.all(tags.slice(i, i + TAG_PARALLEL).map(describe))
   rows.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
-  return { rows, incomplete }
+  problems.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0))
+  return { rows, incomplete, problems }
 }
 
 /**

@@ -4,6 +4,8 @@ import cliProgress from 'cli-progress'
 import { RootsError, buildLayout, checkRoots, rootProblemLine, verifyLayout } from '../server/index.js'
 import { checkTrees, formatReports, type CheckProgress } from '../repos/index.js'
 import { humanBytes } from '../nodes/text.js'
+import { formatImageProblem, isBreaking } from '../images/index.js'
+import type { VerifyReport } from '../catalog/verify.js'
 import { LAYOUT_KEYS, addConfigOptions, type ConfigFlags } from './options.js'
 import { EXIT_PROBLEMS, commandConfig, fail } from './run.js'
 
@@ -63,6 +65,29 @@ const treeProgressBar = (): { update: (p: CheckProgress) => void; stop: () => vo
   }
 }
 
+/**
+ * The lines of a verify report and its count of problems. A corrupt blob is
+ * one problem however many images need it (each image is named on its own
+ * line); a foreign layer that is not held is said, not counted.
+ */
+export const verifyLines = (report: VerifyReport, missingRoots = 0): { lines: string[]; problems: number; summary: string } => {
+  const lines = report.problems.map((p) => `${p.kind.toUpperCase()} ${p.path}: ${p.problem}`)
+  const known = new Set(report.problems.flatMap((p) => (p.digest ? [p.digest] : [])))
+  lines.push(...report.imageProblems.map((p) => `IMAGE ${formatImageProblem(p)}`))
+  const breaking = report.imageProblems.filter(isBreaking)
+  const problems = report.problems.length + missingRoots + breaking.filter((p) => !known.has(p.digest)).length
+  const broken = new Set(breaking.map((p) => p.image)).size
+  const foreign = report.imageProblems.length - breaking.length
+  const notes = [
+    ...(broken ? [`${broken} broken image(s)`] : []),
+    ...(foreign ? [`${foreign} foreign layer(s) not held (clients fetch them from their URLs)`] : []),
+  ]
+  const summary =
+    `verified ${report.blobs} blobs and ${report.files} files (${humanBytes(report.bytes)}) and followed ${report.images} tags whole: ` +
+    `${problems ? `${problems} problem(s)` : 'all good'}${notes.length ? `; ${notes.join(', ')}` : ''}`
+  return { lines, problems, summary }
+}
+
 const verify = async (flags: VerifyFlags): Promise<void> => {
   try {
     const config = commandConfig(flags)
@@ -87,11 +112,11 @@ const verify = async (flags: VerifyFlags): Promise<void> => {
     const bar = progressBar('verify')
     const report = await verifyLayout(config, layout, (done, total) => bar.update(done, total))
     bar.stop()
-    for (const p of report.problems) process.stdout.write(`${p.kind.toUpperCase()} ${p.path}: ${p.problem}\n`)
-    const problems = report.problems.length + missing.length
-    process.stdout.write(
-      `verified ${report.blobs} blobs and ${report.files} files (${humanBytes(report.bytes)}): ${problems ? `${problems} problem(s)` : 'all good'}\n`,
-    )
+    const { lines, problems, summary } = verifyLines(report, missing.length)
+    if (flags.json) {
+      const { problems: content, imageProblems, ...counts } = report
+      process.stdout.write(`${JSON.stringify({ ok: problems === 0, ...counts, content, problems: imageProblems }, null, 2)}\n`)
+    } else process.stdout.write(lines.map((l) => `${l}\n`).join('') + `${summary}\n`)
     process.exit(problems ? EXIT_PROBLEMS : 0)
   } catch (err) {
     fail(err)
@@ -103,13 +128,13 @@ export const addVerify = (program: Command): void => {
     program
       .command('verify')
       .description(
-        'hash every blob and file and check it against its name (--repos: check the yum and apt trees instead); exit 1 naming every corrupt or missing item',
+        'hash every blob and file and check it against its name, follow every tag through its index, manifests, configs and layers (--repos: check the yum and apt trees instead); exit 1 naming every corrupt or missing item',
       ),
     // The catalog of an earlier `serve` under data_dir gets the hashes.
     [...LAYOUT_KEYS, 'data_dir'],
   )
     .option('--repos', 'check the yum and apt trees under the file roots: every index and package present with its size and checksum')
     .option('--full', 'with --repos: verify every package checksum, not only sizes (reads every package)')
-    .option('--json', 'with --repos: print the reports as JSON on stdout')
+    .option('--json', 'print the report as JSON on stdout (image problems as problems: [{image, platform, digest, kind}])')
     .action(verify)
 }

@@ -11,6 +11,7 @@ import type { CertificateRenewer } from '../tls/index.js'
 import type { Catalog, Db } from '../catalog/index.js'
 import type { CredentialCheck } from '../registry-api/index.js'
 import type { ReadinessCheck } from '../nodes/health.js'
+import { imagesCheck } from '../bundle/readiness.js'
 import { FileCache, PackageTrees, hiddenEntries, type TreeReport } from '../repos/index.js'
 import type { Hono } from 'hono'
 import { BUILT_IN_PATHS, createApp, type AppEnv } from './app.js'
@@ -76,6 +77,7 @@ const readinessOf = (layout: ServedLayout, parts: ServerParts): ReadinessCheck[]
       },
     },
     ...(tls ? [{ name: 'certificate', run: () => tls.readiness() }] : []),
+    imagesCheck(catalog),
   ]
 }
 

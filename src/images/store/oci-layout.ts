@@ -164,7 +164,7 @@ export class OciLayoutStore extends FileContent implements DiskStore {
         try {
           await stat(this.contentPath(d))
         } catch {
-          problems.push({ location, problem: `${repo}: refers to missing blob ${d.value}` })
+          problems.push({ location, problem: `${repo}: refers to missing blob ${d.value}`, digest: d.value })
         }
       }
     }

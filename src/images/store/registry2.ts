@@ -147,7 +147,7 @@ export class Registry2Store extends FileContent implements DiskStore {
       try {
         await stat(this.contentPath(digest))
       } catch {
-        problems.push({ location: path, problem: `points at missing blob ${digest.value}` })
+        problems.push({ location: path, problem: `points at missing blob ${digest.value}`, digest: digest.value })
       }
     }
     return problems

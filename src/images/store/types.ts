@@ -43,6 +43,8 @@ export interface ReferenceProblem {
   /** Where an operator finds it (a file path), for reports only. */
   location: string
   problem: string
+  /** The blob the reference points at, when it names one. */
+  digest?: string
 }
 
 /** What a change seen by a watcher means for the catalog. */
