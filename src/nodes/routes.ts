@@ -9,7 +9,16 @@ import { HttpError, labelRoute, wantsText } from '../http/index.js'
 import { checkinOffset, parseCheckin, type CheckinIssue } from './checkin.js'
 import { preciseNow, type Clock } from './clock.js'
 import type { Env } from './env.js'
-import { flagsOf, formatOffset, nodesView, renderInventoryIni, renderInventoryYaml, renderNodesText, type Thresholds } from './inventory.js'
+import {
+  flagsOf,
+  formatOffset,
+  nodesView,
+  renderInventoryIni,
+  renderInventoryYaml,
+  renderNodesText,
+  type NodesView,
+  type Thresholds,
+} from './inventory.js'
 import { toReport, type NodeStore } from './store.js'
 import { timeHandler } from './time.js'
 import {
@@ -47,6 +56,8 @@ export interface NodesApiOptions {
   ntp: () => { port: number } | null
   setup: SetupSource
   clock?: Clock
+  /** Adds what others know of the nodes to `GET /nodes` (the ARCH flag, src/bundle/node-flags.ts). */
+  decorate?: (view: NodesView) => NodesView | Promise<NodesView>
 }
 
 type Ctx = Context<Env>
@@ -130,9 +141,10 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
     },
   )
 
-  app.get('/nodes', function listNodes(c) {
+  app.get('/nodes', async function listNodes(c) {
     labelRoute(c.env?.incoming, 'nodes')
-    const view = nodesView(store.list(), clock(), thresholds)
+    const plain = nodesView(store.list(), clock(), thresholds)
+    const view = options.decorate ? await options.decorate(plain) : plain
     c.header('Cache-Control', 'no-store')
     c.header('Vary', 'Accept, User-Agent')
     if (wantsText(c.req.query('format'), c.req.header('accept'), c.req.header('user-agent'))) return c.text(renderNodesText(view))

@@ -33,6 +33,7 @@ import { nodesApi, NodeStore, DEFAULT_UPSTREAMS, type SetupSource } from '../nod
 import type { SetupTree } from '../nodes/setup/context.js'
 import type { TreeReport } from '../repos/index.js'
 import { normalizeUpstream } from '../images/index.js'
+import { requirementsRouter, withArchFlags, type RequirementsMonitor } from '../bundle/index.js'
 
 export interface AppOptions {
   layout: ServedLayout
@@ -59,6 +60,8 @@ export interface AppOptions {
   fileCache?: FileCache
   /** The users who may write through the HTTP and HTTPS listeners (registry.auth.htpasswd); none: read-only. */
   htpasswd?: CredentialCheck | null
+  /** `requirements:` and its latest report (`/inventory/requirements`, the ARCH flag of `/nodes`). */
+  requirements?: RequirementsMonitor
 }
 
 /**
@@ -76,6 +79,7 @@ export const BUILT_IN_PATHS: readonly string[] = [
   '/setup',
   '/metrics',
   '/ca.crt',
+  '/status',
 ]
 
 type Env = { Bindings: HttpBindings & ListenerBinding }
@@ -127,6 +131,10 @@ export const createApp = (options: AppOptions): Hono<Env> => {
 
   app.route('/', healthRouter(options.readiness ?? (() => []), options.about))
   app.route('/', inventoryRouter(options.catalog ?? (() => undefined)))
+  app.route(
+    '/',
+    requirementsRouter(() => options.requirements),
+  )
 
   // The CA only: a PEM that holds anything but certificates is never sent.
   app.get('/ca.crt', (c) => {
@@ -153,6 +161,7 @@ export const createApp = (options: AppOptions): Hono<Env> => {
       thresholds: { offsetMs: options.config.nodes.offset_threshold_ms, staleAfterS: options.config.nodes.stale_after_s },
       ntp: options.ntp,
       setup: setupSource(options),
+      ...(options.requirements ? { decorate: async (view) => withArchFlags(view, await options.requirements!.neededImages()) } : {}),
     }),
   )
 

@@ -224,6 +224,14 @@ const refIdSchema = z
   .string()
   .regex(/^(?:[\x21-\x7e]{1,4}|\d{1,3}(?:\.\d{1,3}){3})$/, 'must be 1-4 ASCII characters (e.g. LOCL) or an IPv4 address')
 
+/** One or more platforms, comma-separated: `linux/amd64`, `arm64`, `linux/arm/v7`. */
+const platformEntrySchema = z
+  .string()
+  .regex(
+    /^\s*[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}\s*(,\s*[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}\s*)*$/,
+    'must be a platform (os/arch[/variant] or arch, e.g. linux/arm64), or several comma-separated',
+  )
+
 const LISTEN_ARG = 'addr:port|off'
 
 export const configSchema = z
@@ -460,5 +468,45 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    requirements: section(
+      z
+        .object({
+          images: key(z.array(z.string().min(1)).default([]), {
+            doc: 'image list the cluster needs: kubespray `images.list` or `kubeadm config images list` output, one reference per line',
+            paths: 'whole',
+            flag: { name: 'images', arg: 'file', help: 'image list: kubespray images.list or kubeadm config images list output' },
+          }),
+          files: key(z.array(z.string().min(1)).default([]), {
+            doc: 'file list the cluster needs: kubespray `files.list`, one URL per line',
+            paths: 'whole',
+            flag: { name: 'files', arg: 'file', help: 'file URL list: kubespray files.list' },
+          }),
+          packages: key(z.array(z.string().min(1)).default([]), {
+            doc: 'OS package names the cluster needs, one or more per line; `[apt]`, `[yum]` (or `[debian]`, `[rhel]`, …) lines name the family of the names below them',
+            paths: 'whole',
+            flag: { name: 'packages', arg: 'file', help: 'package name list ([apt] / [yum] sections)' },
+          }),
+          platforms: key(z.array(platformEntrySchema).default([]), {
+            doc: 'platforms every required image must have (`linux/amd64`, `arm64`), beside the architectures of the nodes that checked in',
+            flag: {
+              name: 'platforms',
+              arg: 'list',
+              help: 'platforms every required image must have, comma-separated (linux/amd64,linux/arm64)',
+            },
+          }),
+        })
+        .strict()
+        .default({}),
+      {
+        notes: [
+          'What the cluster needs. `outpost check` compares the bundle with it, and so',
+          'does /readyz when any of these is set: every image whole and for every',
+          'platform needed (these, plus the architecture of every node that checked',
+          'in; every image served is held to them when no images list is given),',
+          'every file served (files/HOST/PATH, HOST/PATH or PATH under a root), every',
+          'package in the yum or apt trees. Lists are read again at each check.',
+        ],
+      },
+    ),
   })
   .strict()

@@ -12,6 +12,8 @@ import type { Catalog, Db } from '../catalog/index.js'
 import type { CredentialCheck } from '../registry-api/index.js'
 import type { ReadinessCheck } from '../nodes/health.js'
 import { imagesCheck } from '../bundle/readiness.js'
+import { RequirementsMonitor, bundleContent } from '../bundle/index.js'
+import { NodeStore } from '../nodes/index.js'
 import { FileCache, PackageTrees, hiddenEntries, type TreeReport } from '../repos/index.js'
 import type { Hono } from 'hono'
 import { BUILT_IN_PATHS, createApp, type AppEnv } from './app.js'
@@ -44,6 +46,8 @@ export interface Serving {
   packageTrees: PackageTrees
   /** Resolves when this configuration's package trees have been checked and recorded. */
   treesChecked: Promise<void>
+  /** The requirements of this configuration and their latest report. */
+  requirements: RequirementsMonitor
 }
 
 /** A root is readable when its folder can be listed. */
@@ -61,7 +65,25 @@ export const readableCheck = (name: string, path: string): ReadinessCheck => ({
   },
 })
 
-const readinessOf = (layout: ServedLayout, parts: ServerParts): ReadinessCheck[] => {
+/** What `requirements:` asks for, checked against this layout (src/bundle/). */
+const requirementsOf = (config: OutpostConfig, layout: ServedLayout, parts: ServerParts): RequirementsMonitor => {
+  const nodes = new NodeStore(parts.db)
+  return new RequirementsMonitor({
+    requirements: config.requirements,
+    catalog: parts.catalog,
+    content: () =>
+      bundleContent({
+        stores: layout.stores,
+        resolver: layout.resolver,
+        filesRoots: layout.filesRoots,
+        symlinks: layout.filesSymlinks,
+        reserved: BUILT_IN_PATHS,
+      }),
+    nodes: () => nodes.list().map((n) => ({ hostname: n.report.hostname, arch: n.report.arch })),
+  })
+}
+
+const readinessOf = (layout: ServedLayout, parts: ServerParts, requirements: RequirementsMonitor): ReadinessCheck[] => {
   const { catalog, tls } = parts
   return [
     ...layout.stores.stores.map((s) => readableCheck(`store ${s.label}`, s.rootDir)),
@@ -78,13 +100,15 @@ const readinessOf = (layout: ServedLayout, parts: ServerParts): ReadinessCheck[]
     },
     ...(tls ? [{ name: 'certificate', run: () => tls.readiness() }] : []),
     imagesCheck(catalog),
+    ...requirements.checks(),
   ]
 }
 
 /** The app and readiness checks of one configuration; its package trees are checked by `checkPackageTrees`. */
 export const openServing = (config: OutpostConfig, layout: ServedLayout, parts: ServerParts): Serving => {
   const packageTrees = new PackageTrees({ roots: layout.filesRoots, symlinks: layout.filesSymlinks })
-  const readiness = readinessOf(layout, parts)
+  const requirements = requirementsOf(config, layout, parts)
+  const readiness = readinessOf(layout, parts, requirements)
   const app = createApp({
     layout,
     logger: parts.logger,
@@ -100,8 +124,9 @@ export const openServing = (config: OutpostConfig, layout: ServedLayout, parts: 
     packageTrees: () => packageTrees.reports,
     caPem: () => parts.tls?.caPem() ?? null,
     htpasswd: parts.htpasswd,
+    requirements,
   })
-  return { config, layout, app, readiness, packageTrees, treesChecked: Promise.resolve() }
+  return { config, layout, app, readiness, packageTrees, treesChecked: Promise.resolve(), requirements }
 }
 
 /**

@@ -35,6 +35,10 @@ test('every key has an environment variable, lists comma-separated', () => {
       'registry.domains',
       'files.roots',
       'tls.extra_sans',
+      'requirements.images',
+      'requirements.files',
+      'requirements.packages',
+      'requirements.platforms',
     ],
   )
 })
