@@ -23,3 +23,6 @@ export {
   type NamedList,
 } from './requirements.js'
 export { requirementsRouter } from './routes.js'
+export { statusRouter, gatherStatus, isLoopbackAddress, type StatusSources } from './status.js'
+export { renderStatusPage, STATUS_CSP, type StatusData, type RenderOptions } from './status-page.js'
+export { esc, redactor } from './html.js'

@@ -33,7 +33,9 @@ import { nodesApi, NodeStore, DEFAULT_UPSTREAMS, type SetupSource } from '../nod
 import type { SetupTree } from '../nodes/setup/context.js'
 import type { TreeReport } from '../repos/index.js'
 import { normalizeUpstream } from '../images/index.js'
-import { requirementsRouter, withArchFlags, type RequirementsMonitor } from '../bundle/index.js'
+import { requirementsRouter, statusRouter, withArchFlags, type RequirementsMonitor } from '../bundle/index.js'
+import { nodesView, type NodesView } from '../nodes/inventory.js'
+import { serverPaths } from './status-paths.js'
 
 export interface AppOptions {
   layout: ServedLayout
@@ -128,12 +130,28 @@ const setupSource = (options: AppOptions): SetupSource => {
 export const createApp = (options: AppOptions): Hono<Env> => {
   const { layout, logger, metrics } = options
   const app = new Hono<Env>()
+  const nodeStore = new NodeStore(options.db)
+  const thresholds = { offsetMs: options.config.nodes.offset_threshold_ms, staleAfterS: options.config.nodes.stale_after_s }
+  const requirements = options.requirements
+  const decorate = async (view: NodesView): Promise<NodesView> =>
+    requirements ? withArchFlags(view, await requirements.neededImages()) : view
 
   app.route('/', healthRouter(options.readiness ?? (() => []), options.about))
   app.route('/', inventoryRouter(options.catalog ?? (() => undefined)))
   app.route(
     '/',
     requirementsRouter(() => options.requirements),
+  )
+  app.route(
+    '/',
+    statusRouter({
+      readiness: options.readiness ?? (() => []),
+      ...(options.about ? { about: options.about } : {}),
+      catalog: options.catalog ?? (() => undefined),
+      requirements: () => options.requirements,
+      nodes: () => decorate(nodesView(nodeStore.list(), Date.now(), thresholds)),
+      paths: () => serverPaths(options.config, layout),
+    }),
   )
 
   // The CA only: a PEM that holds anything but certificates is never sent.
@@ -157,11 +175,11 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     '/',
     nodesApi({
       logger: logger.child({ sub: 'nodes' }),
-      store: new NodeStore(options.db),
-      thresholds: { offsetMs: options.config.nodes.offset_threshold_ms, staleAfterS: options.config.nodes.stale_after_s },
+      store: nodeStore,
+      thresholds,
       ntp: options.ntp,
       setup: setupSource(options),
-      ...(options.requirements ? { decorate: async (view) => withArchFlags(view, await options.requirements!.neededImages()) } : {}),
+      decorate,
     }),
   )
 

@@ -243,6 +243,7 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     throw err
   }
   for (const l of listeners) logger.info({ listener: l.name, url: l.url, writes: writesOn(l.name, config) }, 'listening')
+  for (const l of listeners) if (l.name !== 'push') logger.info({ listener: l.name, url: `${l.url}/status` }, 'status page')
   tls?.start()
   const stopHtpasswdWatch = htpasswd?.watch((outcome) => logHtpasswdReload(logger, htpasswd.file, outcome, 'file changed'))
   // Serving starts now; the catalog scan, the watchers and the package tree
