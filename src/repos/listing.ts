@@ -67,7 +67,7 @@ export const renderHtml = (displayPath: string, entries: readonly ListingEntry[]
     ...rows,
     '</tbody>',
     '</table>',
-    '<hr><p><a href="/status">Outpost status</a></p>',
+    '<hr><p><a href="/status" rel="related">Outpost status</a></p>',
     '</body>',
     '</html>',
     '',

@@ -180,7 +180,7 @@ describe('/status in a browser', () => {
     assert.doesNotMatch(res.text, /(src|href)="(https?:)?\/\//, 'no link or load off this origin')
     assertSections(res.text)
     // The file listing links to it.
-    assert.match((await request(s.url).get('/files/')).text, /<a href="\/status">Outpost status<\/a>/)
+    assert.match((await request(s.url).get('/files/')).text, /<a href="\/status" rel="related">Outpost status<\/a>/)
   })
 
   test('headless Chromium renders each section; with scripts off too; screenshots saved', async (t) => {
