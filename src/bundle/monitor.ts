@@ -60,6 +60,9 @@ export const catalogImages = (catalog: Catalog): ImageSummary[] => {
   return out.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0))
 }
 
+/** Requirements one request may ask to check (kubespray's lists hold a few hundred). */
+export const MAX_SENT = 10_000
+
 export class RequirementsMonitor {
   private readonly options: MonitorOptions
   private latest: { at: number; report: CheckReport | RequirementsError } | null = null
@@ -92,11 +95,14 @@ export class RequirementsMonitor {
     return evaluateRequirements(requirements, this.options.content(), platforms, { everyImage })
   }
 
-  /** Lists sent by `outpost check URL`, with their platforms (else the configured ones). */
+  /** Lists sent by `outpost check URL`, with their platforms (else the configured ones); at most MAX_SENT requirements. */
   async evaluateLists(lists: RequirementLists, platforms?: readonly string[]): Promise<CheckReport> {
     const parsed = platforms ? parsePlatformList(platforms) : { platforms: this.configuredPlatforms, invalid: [] }
     if (parsed.invalid.length) throw new RequirementsError(`not a platform: ${parsed.invalid.join(', ')}`)
-    return this.evaluate(parseRequirementLists(lists), this.platforms(parsed.platforms))
+    const requirements = parseRequirementLists(lists)
+    if (requirements.length > MAX_SENT)
+      throw new RequirementsError(`${requirements.length} requirements sent; at most ${MAX_SENT} are checked at once: split the lists`)
+    return this.evaluate(requirements, this.platforms(parsed.platforms))
   }
 
   /** The configured requirements' report, reused while fresh; a list that cannot be read is the answer instead. */

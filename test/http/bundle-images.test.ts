@@ -71,4 +71,50 @@ describe('images checked whole: scan, /inventory, /readyz', () => {
     assert.match(images.detail, /^3 image\(s\) broken: /)
     for (const p of expected()) assert.ok(images.detail.includes(`${p.image} ${p.platform} ${p.kind} ${p.digest}`), images.detail)
   })
+
+  test('/inventory/requirements: every image without requirements; lists POSTed are checked; bad input is a 400 naming the line', async () => {
+    const every = (await request(s.url).get('/inventory/requirements').set('Accept', 'application/json')).body
+    assert.equal(every.ok, false)
+    assert.deepEqual(every.platforms, { needed: [], configured: [], nodes: [] })
+    assert.deepEqual(
+      Object.fromEntries(every.requirements.map((r: { requirement: string; status: string }) => [r.requirement, r.status])),
+      {
+        'library/badconfig:1.0': 'incomplete',
+        'library/both:1.0': 'present',
+        'library/good:1.0': 'present',
+        'library/multi:1.0': 'incomplete',
+        'library/pause:3.3': 'incomplete',
+        'library/win:1.0': 'present',
+      },
+    )
+    const sent = await request(s.url)
+      .post('/inventory/requirements')
+      .set('Accept', 'application/json')
+      .send({ images: [{ name: 'images.list', text: 'registry.k8s.io/pause:3.3\ndocker.io/library/good:1.0\n' }], platforms: ['arm64'] })
+    assert.equal(sent.status, 200, sent.text)
+    assert.deepEqual(
+      sent.body.requirements.map((r: { requirement: string; status: string; source: string }) => [r.requirement, r.status, r.source]),
+      [
+        ['registry.k8s.io/pause:3.3', 'incomplete', 'images.list:1'],
+        ['docker.io/library/good:1.0', 'incomplete', 'images.list:2'],
+      ],
+    )
+    const text = await request(s.url)
+      .post('/inventory/requirements')
+      .set('User-Agent', 'curl/8')
+      .send({ images: [{ name: 'k.list', text: 'docker.io/library/good:1.0\n' }] })
+    assert.match(text.text, /^docker\.io\/library\/good:1\.0 present {2}\(library\/good:1\.0; linux\/amd64\)$/m)
+    const bad = await request(s.url)
+      .post('/inventory/requirements')
+      .set('Accept', 'application/json')
+      .send({ images: [{ name: 'k.list', text: 'registry.k8s.io/pause:3.9\nnot an image\n' }] })
+    assert.equal(bad.status, 400)
+    assert.equal(bad.body.error, 'k.list:2: "not an image": not an image reference')
+    const notJson = await request(s.url).post('/inventory/requirements').set('Content-Type', 'application/json').send('{')
+    assert.equal(notJson.status, 400)
+    const badPlatform = await request(s.url)
+      .post('/inventory/requirements')
+      .send({ platforms: ['not a platform!'] })
+    assert.equal(badPlatform.status, 400)
+  })
 })
