@@ -31,6 +31,7 @@ import type { Listener } from './listen.js'
 import type { Db } from '../catalog/db.js'
 import { nodesApi, NodeStore, DEFAULT_UPSTREAMS, type SetupSource } from '../nodes/index.js'
 import type { SetupTree } from '../nodes/setup/context.js'
+import { previousCaReader } from '../nodes/setup/previous-cas.js'
 import type { TreeReport } from '../repos/index.js'
 import { normalizeUpstream } from '../images/index.js'
 
@@ -104,8 +105,14 @@ export const upstreamHosts = (layout: ServedLayout, config: OutpostConfig): stri
 export const setupTrees = (reports: readonly TreeReport[]): SetupTree[] => {
   const byUrl = new Map<string, SetupTree>()
   for (const r of reports) {
-    const tree: SetupTree = byUrl.get(r.url) ?? { kind: r.kind, urlPath: r.url, ...(r.signingKey ? { keyUrl: r.signingKey } : {}) }
-    if (r.suite) tree.suites = [...(tree.suites ?? []), { name: r.suite, components: r.components }]
+    const tree: SetupTree = byUrl.get(r.url) ?? {
+      kind: r.kind,
+      urlPath: r.url,
+      ...(r.signingKey ? { keyUrl: r.signingKey } : {}),
+      signed: r.signed,
+      ...(r.kind === 'yum' ? { packagesSigned: r.packagesSigned } : {}),
+    }
+    if (r.suite) tree.suites = [...(tree.suites ?? []), { name: r.suite, components: r.components, signed: r.signed }]
     byUrl.set(r.url, tree)
   }
   return [...byUrl.values()]
@@ -118,6 +125,9 @@ const setupSource = (options: AppOptions): SetupSource => {
     caPem: () => options.caPem?.() ?? null,
     trees: () => setupTrees(options.packageTrees?.() ?? []),
     httpsPort: () => options.listeners.find((l) => l.name === 'https')?.address.port ?? null,
+    advertise: options.config.server.advertise,
+    extraNames: () => options.config.tls.extra_sans,
+    previousCas: previousCaReader(options.config.data_dir),
   }
 }
 

@@ -34,6 +34,8 @@ describe('node set-up files', () => {
         mappings: ['mirror.example.org/=library/'],
         domains: ['outpost.registry.local', 'registry.cluster.local'],
       },
+      // Names nodes may ask on besides this host's own: the certificate's extra names.
+      tls: { extra_sans: ['bootstrap.example', '10.1.2.3'] },
     })
   })
   after(async () => {
@@ -81,6 +83,28 @@ describe('node set-up files', () => {
     const res = await getWithHost(s.url, '/setup/bootstrap.sh', 'bad_host:8080')
     assert.equal(res.status, 400)
     assert.match(res.body, /Host header \(bad_host:8080\)/)
+  })
+
+  test("a Host that is not one of Outpost's names or addresses is refused for every set-up file", async () => {
+    for (const path of [
+      '/setup/',
+      '/setup/bootstrap.sh',
+      '/setup/manifest.txt',
+      '/setup/containerd/docker.io/hosts.toml',
+      '/setup/chrony.conf',
+    ]) {
+      const res = await getWithHost(s.url, path, 'attacker.example:8080')
+      assert.equal(res.status, 421, path)
+      assert.match(res.body, /^421 the Host header \(attacker\.example:8080\) is not one of Outpost's names or addresses/, path)
+      assert.match(res.body, /server\.advertise/)
+      assert.doesNotMatch(res.body, /OUTPOST_SERVED_URL/)
+    }
+    // Its names: the registry domains, loopback, and what tls.extra_sans adds.
+    for (const host of ['registry.cluster.local:8080', 'localhost:8080', '[::1]:8080', 'BOOTSTRAP.example:8080', '10.1.2.3']) {
+      assert.equal((await getWithHost(s.url, '/setup/manifest.txt', host)).status, 200, host)
+    }
+    // Other endpoints do not care about the Host.
+    assert.equal((await getWithHost(s.url, '/healthz', 'attacker.example')).status, 200)
   })
 
   test('errors are a line of text, or JSON for clients that ask for it', async () => {
@@ -143,6 +167,11 @@ test('package trees under the file roots: their components and signing keys reac
   const root = join(dir, 'nginx')
   writeAptTree(join(root, 'debian'), { components: ['main', 'contrib'], unmirrored: ['non-free'] })
   writeFileSync(join(root, 'debian', 'archive-keyring.asc'), KEY)
+  // Signed: the key is used only for a tree whose Release carries a signature.
+  writeFileSync(
+    join(root, 'debian', 'dists', 'bookworm', 'Release.gpg'),
+    '-----BEGIN PGP SIGNATURE-----\n\nfake\n-----END PGP SIGNATURE-----\n',
+  )
   writeAptTree(join(root, 'ubuntu'), { suite: 'jammy' })
   writeYumTree(join(root, 'rocky', '9', 'os'))
   writeFileSync(join(root, 'rocky', '9', 'os', 'RPM-GPG-KEY-Rocky-9'), KEY)
