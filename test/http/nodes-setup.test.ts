@@ -210,3 +210,24 @@ test('package trees under the file roots: their components and signing keys reac
   const index = await request(s.url).get('/setup/').expect(200)
   assert.match(index.text, /\/debian\/archive-keyring\.asc {2}→ {2}\/etc\/apt\/keyrings\/outpost-debian\.asc/)
 })
+
+test('server.advertise: set-up files carry the advertised URLs, never the Host', async (t) => {
+  const s = await startTestServer({
+    listen: { ntp: '127.0.0.1:0' },
+    server: { advertise: ['http://10.9.8.7:8080', 'https://outpost.example'] },
+  })
+  t.after(() => s.close())
+  const script = await request(s.url).get('/setup/bootstrap.sh').expect(200)
+  assert.match(script.text, /^OUTPOST_SERVED_URL='http:\/\/10\.9\.8\.7:8080'$/m)
+  const chrony = await request(s.url).get('/setup/chrony.conf').expect(200)
+  assert.match(chrony.text, new RegExp(`^server 10\\.9\\.8\\.7 port ${s.running.ntp!.port} iburst$`, 'm'))
+  // Asked on the other advertised name: that one.
+  const named = await getWithHost(s.url, '/setup/containerd/docker.io/hosts.toml', 'outpost.example')
+  assert.equal(named.status, 200)
+  assert.match(named.body, /^server = "https:\/\/outpost\.example"$/m)
+  // Any other Host: the first advertised URL, not the Host.
+  const other = await getWithHost(s.url, '/setup/bootstrap.sh', 'attacker.example:8080')
+  assert.equal(other.status, 200)
+  assert.match(other.body, /^OUTPOST_SERVED_URL='http:\/\/10\.9\.8\.7:8080'$/m)
+  assert.doesNotMatch(other.body, /attacker/)
+})

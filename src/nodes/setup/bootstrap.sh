@@ -307,20 +307,15 @@ remember() {
 
 # An earlier bootstrap.sh kept originals as FILE.outpost-orig beside them, where
 # a trust store or apt would still read them: such a file becomes the record's
-# original (or, when it is an Outpost CA, goes).
+# original. (One that is an earlier Outpost CA is left to retire_old_cas.)
 adopt_legacy() {
   ao_old=$ROOT$2.outpost-orig
-  if [ ! -f "$ao_old" ] || known "$2"; then return 0; fi
+  if [ ! -f "$ao_old" ] || known "$2" || is_outpost_ca "$ao_old"; then return 0; fi
   ensure_state
-  if is_outpost_ca "$ao_old"; then
-    rm -f "$ao_old"
-    ledger add "$1" "$2"
-  else
-    mkdir -p "$ROOT$STATE_DIR/orig$(dirname "$2")"
-    mv -f "$ao_old" "$ROOT$STATE_DIR/orig$2"
-    ledger orig "$1" "$2"
-  fi
-  note "moved      $2.outpost-orig into $STATE_DIR"
+  mkdir -p "$ROOT$STATE_DIR/orig$(dirname "$2")"
+  mv -f "$ao_old" "$ROOT$STATE_DIR/orig$2"
+  ledger orig "$1" "$2"
+  note "moved      $2.outpost-orig into $STATE_DIR: --undo puts it back as $2"
 }
 
 # The file to derive PATH from: what is there now, or the original an earlier
