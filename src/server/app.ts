@@ -31,7 +31,7 @@ import type { Listener } from './listen.js'
 import type { Db } from '../catalog/db.js'
 import { nodesApi, NodeStore, DEFAULT_UPSTREAMS, type SetupSource } from '../nodes/index.js'
 import type { SetupTree } from '../nodes/setup/context.js'
-import { previousCaReader } from '../nodes/setup/previous-cas.js'
+import { previousCaReader } from '../tls/index.js'
 import type { TreeReport } from '../repos/index.js'
 import { normalizeUpstream } from '../images/index.js'
 

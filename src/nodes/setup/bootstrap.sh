@@ -598,7 +598,12 @@ cert_sha256() {
 }
 
 # Outpost's CAs before this one: those Outpost names, and those this node was given.
-old_ca_list() { printf ' %s %s ' "$OLD_CA_FINGERPRINTS" "$(ledger_paths ca | tr '\n' ' ')"; }
+old_ca_list() {
+  for ocl_fp in $OLD_CA_FINGERPRINTS $(ledger_paths ca); do
+    [ "$ocl_fp" = "$CA_SHA256" ] || printf ' %s' "$ocl_fp"
+  done
+  printf ' '
+}
 
 is_outpost_ca() {
   ioc_fp=$(cert_sha256 "$1")
@@ -617,7 +622,8 @@ retire_old_cas() {
   case $(old_ca_list) in *[0-9a-f]*) ;; *) return 0 ;; esac
   for rc_dir in $TRUST_DIRS; do
     [ -d "$ROOT$rc_dir" ] || continue
-    find "$ROOT$rc_dir" -type f 2>/dev/null >"$STAGE/ca-files" || true
+    # Only files holding a PEM certificate are looked at closer.
+    find "$ROOT$rc_dir" -type f -exec grep -l -e '-----BEGIN CERTIFICATE-----' {} + 2>/dev/null >"$STAGE/ca-files" || true
     while IFS= read -r rc_f; do
       is_outpost_ca "$rc_f" || continue
       case $rc_dir in

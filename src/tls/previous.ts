@@ -1,12 +1,12 @@
 /**
  * The CAs Outpost used before: `outpost certs rotate-ca` moves the replaced
- * files to `<data_dir>/tls/old/<stamp>/`. Nodes are told their fingerprints
- * so bootstrap.sh takes copies of them out of the node's trust stores.
- * The folder is read again only when it changes.
+ * files to `<data_dir>/tls/old/<stamp>/`. Node set-up tells nodes their
+ * fingerprints, so bootstrap.sh takes copies of them out of the node's trust
+ * stores. The folder is read again only when it changes.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { tlsPaths } from '../../tls/index.js'
+import { tlsPaths } from './store.js'
 
 export const previousCaReader = (dataDir: string): (() => readonly string[]) => {
   const old = tlsPaths(dataDir).old
