@@ -10,7 +10,7 @@
  */
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createAdaptorServer } from '@hono/node-server'
@@ -305,4 +305,48 @@ describe('bootstrap.sh against a stand-in Outpost: a CA rotated, the node token,
     assert.equal(r.code, 1)
     assert.match(r.stderr, /the join token may hold only/)
   })
+})
+
+test('without --root, as root on the machine itself (a mount namespace of its own): the same files, and --undo gives back /etc', async (t) => {
+  requireTools({ unshare: 'util-linux', mount: 'mount', dash: 'dash', curl: 'curl', chronyd: 'chrony' })
+  if (process.getuid && process.getuid() !== 0) throw new Error('a mount namespace needs root')
+  const dir = tempDir('outpost-e2e-host-')
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const s = await startTestServer({ listen: { https: '127.0.0.1:0', ntp: '127.0.0.1:0' } })
+  t.after(() => s.close())
+  writeFileSync(join(dir, 'bootstrap.sh'), await (await fetch(`${s.url}/setup/bootstrap.sh`)).text())
+  // Copies of /etc, /usr/local/share and an empty /var/lib are mounted over the real ones inside;
+  // services are stand-ins that only say what they were asked.
+  const bin = join(dir, 'bin')
+  mkdirSync(bin)
+  for (const cmd of ['systemctl', 'service', 'update-ca-certificates', 'update-ca-trust']) {
+    writeFileSync(join(bin, cmd), `#!/bin/sh\necho "${cmd} $*" >>${join(dir, 'services.log')}\n`, { mode: 0o755 })
+  }
+  await runOk('cp', ['-a', '/etc', join(dir, 'etc')])
+  mkdirSync(join(dir, 'usr-local-share'))
+  await runOk('cp', ['-a', '/usr/local/share/.', join(dir, 'usr-local-share')])
+  mkdirSync(join(dir, 'var-lib'))
+  const inside = `set -e
+mount --bind ${dir}/etc /etc
+mount --bind ${dir}/var-lib /var/lib
+mount --bind ${dir}/usr-local-share /usr/local/share
+export PATH=${bin}:$PATH
+snap() { cd / && find etc var/lib usr/local/share -xdev -printf '%p %m %y %l\\n' | sort && find etc var/lib usr/local/share -xdev -type f -exec sha256sum {} + | sort -k2; }
+snap >${dir}/before
+dash ${dir}/bootstrap.sh --no-checkin >${dir}/run.out 2>&1
+dash ${dir}/bootstrap.sh --no-checkin >${dir}/again.out 2>&1
+test -s /var/lib/outpost-node/ledger
+grep -q ' # added by Outpost$' /etc/hosts
+dash ${dir}/bootstrap.sh --undo >${dir}/undo.out 2>&1
+snap >${dir}/after
+`
+  const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', inside], { env: env(), timeoutMs: 120_000 })
+  const out = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : '')
+  assert.equal(r.code, 0, r.stderr + out('run.out') + out('again.out') + out('undo.out'))
+  assert.match(out('run.out'), /^ {2}wrote {6}\/etc\/containerd\/certs\.d\/docker\.io\/ca\.crt$/m)
+  assert.match(out('run.out'), /^ {2}ran {8}update-ca-certificates$/m)
+  assert.match(out('again.out'), /outpost: done: 0 file\(s\) written, \d+ unchanged; nothing restarted/)
+  assert.match(out('undo.out'), /^outpost: undone: \d+ file\(s\) put back, \d+ removed; updated the CA trust store/m)
+  assert.equal(out('after'), out('before'))
+  assert.ok(out('before').length > 1000)
 })

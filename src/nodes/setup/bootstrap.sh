@@ -776,7 +776,7 @@ undo() {
   if [ "$DRY_RUN" = 1 ]; then
     note "would remove $STATE_DIR"
   else
-    rm -rf "${ROOT:?}$STATE_DIR"
+    rm -rf "$ROOT${STATE_DIR:?}"
     # Folders it made, deepest first, where they are empty now.
     ledger_paths dir | sort -r >"$STAGE/dirs"
     while IFS= read -r un_dir; do

@@ -144,6 +144,7 @@ export const renderSetupIndex = (ctx: SetupContext, files: readonly SetupFile[])
     '',
     `  curl -fsSL ${ctx.baseUrl}/setup/bootstrap.sh | sh                  # apply everything below`,
     `  curl -fsSL ${ctx.baseUrl}/setup/bootstrap.sh | sh -s -- --dry-run  # show what would change`,
+    `  curl -fsSL ${ctx.baseUrl}/setup/bootstrap.sh | sh -s -- --undo     # put back every file it changed`,
     '',
     `Registry: ${ctx.registry.url} (${ctx.registry.secure ? 'HTTPS, Outpost CA' : 'plain HTTP: no CA yet'}); domains: ${ctx.domains.join(', ')}`,
     `Time: ${ctx.ntpPort === null ? 'not served' : `SNTP on ${ctx.outpostHost} UDP ${ctx.ntpPort}`}`,
