@@ -20,7 +20,7 @@ import { requireTools, run, runOk } from '../helpers/tools.js'
 import { writeAptTree, writeYumTree } from '../helpers/synthetic-trees.js'
 import { layoutOf, snapshot, writeLayout, type LayoutName } from '../helpers/node-layouts.js'
 import { createCa } from '../../src/tls/index.js'
-import { certSha256, setupRouter } from '../../src/nodes/setup/index.js'
+import { certSha256, setupRouter, type SetupTree } from '../../src/nodes/setup/index.js'
 
 const makeCa = async (name: string): Promise<string> =>
   (await createCa({ commonName: name, days: 30, backdateHours: 1, now: new Date() })).cert
@@ -191,6 +191,27 @@ describe('bootstrap.sh --root on distribution layouts, then --undo', () => {
     })
   }
 
+  test('a node an earlier bootstrap.sh set up (originals kept as *.outpost-orig): they become the originals --undo puts back', async () => {
+    const layout = layoutOf('debian-12', oldCa, otherCa)
+    const root = join(dir, 'earlier')
+    writeLayout(root, layout)
+    const debian = readFileSync(join(root, 'etc/chrony/chrony.conf'), 'utf8')
+    writeFileSync(join(root, 'etc/chrony/chrony.conf.outpost-orig'), debian)
+    writeFileSync(
+      join(root, 'etc/chrony/chrony.conf'),
+      '# chrony.conf, from Outpost (http://10.0.0.1:8080/setup/)\nserver 10.0.0.1 iburst\n',
+    )
+    const r = await runOk('dash', [script, '--root', root], { env: env() })
+    assert.match(r.stdout, /^ {2}moved {6}\/etc\/chrony\/chrony\.conf\.outpost-orig into \/var\/lib\/outpost-node/m)
+    const chrony = readFileSync(join(root, 'etc/chrony/chrony.conf'), 'utf8')
+    assert.match(chrony, /^#\(off: Outpost\) pool 2\.debian\.pool\.ntp\.org iburst$/m)
+    assert.match(chrony, /^confdir \/etc\/chrony\/conf\.d$/m)
+    assert.ok(!snapshot(root)['etc/chrony/chrony.conf.outpost-orig'])
+    await runOk('dash', [script, '--root', root, '--undo'], { env: env() })
+    assert.equal(readFileSync(join(root, 'etc/chrony/chrony.conf'), 'utf8'), debian)
+    assert.ok(!snapshot(root)['etc/chrony/chrony.conf.outpost-orig'])
+  })
+
   test('another run without the record: --undo says there is nothing to undo and changes nothing', async () => {
     const root = join(dir, 'empty')
     mkdirSync(join(root, 'etc'), { recursive: true })
@@ -207,6 +228,7 @@ describe('bootstrap.sh against a stand-in Outpost: a CA rotated, the node token,
   let script: string
   let close: () => Promise<void>
   let ca: string
+  let trees: SetupTree[] = []
   const checkins: Array<{ headers: Record<string, string>; body: Record<string, unknown> }> = []
 
   before(async () => {
@@ -221,7 +243,7 @@ describe('bootstrap.sh against a stand-in Outpost: a CA rotated, the node token,
           domains: ['outpost.registry.local'],
           upstreams: ['docker.io'],
           caPem: () => ca,
-          trees: () => [],
+          trees: () => trees,
           httpsPort: () => 8443,
         },
         ntp: () => null,
@@ -298,6 +320,30 @@ describe('bootstrap.sh against a stand-in Outpost: a CA rotated, the node token,
     const expected = { ...before, ...Object.fromEntries(Object.entries(planted).filter(([p]) => p.startsWith('etc/pki/'))) }
     delete expected['etc/pki/ca-trust/source/anchors/outpost-ca.crt']
     assert.deepEqual(snapshot(root), Object.fromEntries(Object.entries(expected).sort(([a], [b]) => (a < b ? -1 : 1))))
+  })
+
+  test('sources of a tree Outpost no longer lists go, but not while it lists none (its trees not checked yet)', async () => {
+    const root = join(dir, 'prune')
+    writeLayout(root, { name: 'rhel-9', chronyConf: '', caStore: '', files: layoutOf('rhel-9', '', '').files })
+    rmSync(join(root, 'etc/pki'), { recursive: true, force: true })
+    const before = snapshot(root)
+    const runWith = async (list: SetupTree[]) => {
+      trees = list
+      writeFileSync(script, await (await fetch(`${url}/setup/bootstrap.sh`)).text())
+      return (await runOk('dash', [script, '--root', root], { env: env() })).stdout
+    }
+    const repos = () => Object.keys(snapshot(root)).filter((p) => p.startsWith('etc/yum.repos.d/outpost-'))
+    await runWith([{ kind: 'yum', urlPath: '/rhel/9/a/' }])
+    assert.deepEqual(repos(), ['etc/yum.repos.d/outpost-rhel-9-a.repo'])
+    await runWith([])
+    assert.deepEqual(repos(), ['etc/yum.repos.d/outpost-rhel-9-a.repo'])
+    const out = await runWith([{ kind: 'yum', urlPath: '/rhel/9/b/' }])
+    assert.match(out, /^ {2}removed {4}\/etc\/yum\.repos\.d\/outpost-rhel-9-a\.repo \(Outpost no longer hands it out\)$/m)
+    assert.deepEqual(repos(), ['etc/yum.repos.d/outpost-rhel-9-b.repo'])
+    await runOk('dash', [script, '--root', root, '--undo'], { env: env() })
+    assert.deepEqual(snapshot(root), before)
+    trees = []
+    writeFileSync(script, await (await fetch(`${url}/setup/bootstrap.sh`)).text())
   })
 
   test('a join token that could break out of a header is refused', async () => {

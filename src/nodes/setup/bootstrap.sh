@@ -637,11 +637,14 @@ retire_old_cas() {
 }
 
 # Files an earlier run added that Outpost no longer hands out (a tree or registry gone).
+# Package sources go only while Outpost lists some tree for this node: a server
+# whose trees are not checked yet (just started) lists none, and must not empty the node's.
 prune() {
   ledger_paths add >"$STAGE/added"
   while IFS= read -r pr_path; do
     case $pr_path in
-      /etc/containerd/certs.d/*|/etc/docker/certs.d/*|/etc/yum.repos.d/outpost-*|/etc/apt/sources.list.d/outpost-*|/etc/apt/keyrings/outpost-*) ;;
+      /etc/containerd/certs.d/*|/etc/docker/certs.d/*) ;;
+      /etc/yum.repos.d/outpost-*|/etc/apt/sources.list.d/outpost-*|/etc/apt/keyrings/outpost-*) [ "$SOURCES" -gt 0 ] || continue ;;
       *) continue ;;
     esac
     grep -Fxq -- "$pr_path" "$STAGE/done" 2>/dev/null && continue
