@@ -51,6 +51,7 @@ test('roots, mappings, log level and access, certificates, node thresholds apply
     'tls.renew_before_days',
     'nodes.offset_threshold_ms',
     'nodes.stale_after_s',
+    'server.advertise',
   ])
 })
 
