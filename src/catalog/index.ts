@@ -4,14 +4,16 @@
  * it (they read the disk); it answers the inventory, readiness and the
  * ledger of misses.
  */
-import { stat } from 'node:fs/promises'
-import { relative, sep } from 'node:path'
+import { lstat } from 'node:fs/promises'
+import { dirname, relative, sep } from 'node:path'
 import type { Logger } from 'pino'
 import type { ImageStore } from '../images/index.js'
 import { applySchema, type Db } from './db.js'
 import { CATALOG_SCHEMA, MISSES_SCHEMA } from './schema.js'
 import { scanRepository, walkFiles, type FileRow, type ImageRow } from './scan.js'
 import { Misses } from './misses.js'
+import { followLink, linkRule, reachable, type SymlinkPolicy } from './links.js'
+import { spaceProblem, spaceProblemLine } from './space.js'
 
 export { openDb, applySchema, type Db, type Schema } from './db.js'
 export { Misses, escapeRef, type MissKind, type MissRow } from './misses.js'
@@ -27,6 +29,14 @@ export interface CatalogOptions {
   stores: readonly ImageStore[]
   fileRoots: readonly FileRootSource[]
   logger: Logger
+  /** `files.symlinks`: the links the file server follows, which are the links the catalog follows (links.ts). */
+  symlinks?: SymlinkPolicy
+}
+
+/** The catalog missed changes: a write failed (data_dir full or read-only), and when. */
+export interface CatalogBehind {
+  since: string
+  error: string
 }
 
 export interface TreeResult {
@@ -75,12 +85,16 @@ export class Catalog {
   private scanned = false
   private lastScan: { finishedAt: string; ms: number } | null = null
   private readonly incomplete = new Set<string>()
+  private symlinks: SymlinkPolicy
+  private behindSince: CatalogBehind | null = null
+  private catchingUp: Promise<boolean> | null = null
 
   constructor(options: CatalogOptions) {
     this.db = options.db
     this.stores = options.stores
     this.fileRoots = options.fileRoots
     this.logger = options.logger
+    this.symlinks = options.symlinks ?? 'inside'
     const { rebuilt } = applySchema(this.db, CATALOG_SCHEMA)
     if (rebuilt) this.logger.info('catalog schema changed: rebuilding the catalog')
     applySchema(this.db, MISSES_SCHEMA)
@@ -89,6 +103,71 @@ export class Catalog {
 
   get firstScanComplete(): boolean {
     return this.scanned
+  }
+
+  /** Which symlinks in file roots are followed (the watcher follows the same). */
+  get symlinkPolicy(): SymlinkPolicy {
+    return this.symlinks
+  }
+
+  /** Set while changes on disk may be missing from the catalog because a write failed; null otherwise. */
+  get behind(): CatalogBehind | null {
+    return this.behindSince
+  }
+
+  /**
+   * Runs a write. A write that fails (no space, a read-only data_dir) does not
+   * throw: the catalog is marked behind (readiness says so) until `catchUp`
+   * has scanned everything again.
+   */
+  private write(what: string, job: () => void): boolean {
+    try {
+      job()
+      return true
+    } catch (err) {
+      const e = err as { code?: string; message: string }
+      if (!this.behindSince) {
+        this.behindSince = { since: new Date().toISOString(), error: e.code ?? e.message }
+        this.logger.warn(
+          { code: e.code, what, data_dir: this.dataDir() },
+          `catalog write failed (${e.code ?? e.message}): the catalog is behind the disk until data_dir can be written again, then everything is scanned again`,
+        )
+      }
+      return false
+    }
+  }
+
+  private dataDir(): string | null {
+    const name = this.db.name
+    return name && name !== ':memory:' ? dirname(name) : null
+  }
+
+  /**
+   * After a failed write: once data_dir takes writes again, scans every store
+   * and root again so what changed meanwhile reaches the catalog. True when
+   * the catalog is up to date (or was); one at a time.
+   */
+  catchUp(): Promise<boolean> {
+    if (!this.behindSince) return Promise.resolve(true)
+    this.catchingUp ??= (async () => {
+      const dir = this.dataDir()
+      const problem = dir ? await spaceProblem(dir) : null
+      if (problem) return false
+      const was = this.behindSince!
+      this.behindSince = null
+      await this.scan()
+      if (this.behindSince) return false
+      this.logger.info({ behind_since: was.since }, 'catalog caught up: data_dir can be written again and everything was scanned again')
+      return true
+    })().finally(() => (this.catchingUp = null))
+    return this.catchingUp
+  }
+
+  /** Why data_dir cannot take writes now (for logs), or null. */
+  async dataDirProblem(): Promise<string | null> {
+    const dir = this.dataDir()
+    const problem = dir ? await spaceProblem(dir) : null
+    return dir && problem ? spaceProblemLine(dir, problem) : null
   }
 
   /** Replaces the rows of one repository of one store. */
@@ -108,13 +187,15 @@ export class Catalog {
       'INSERT OR REPLACE INTO images (store, repository, tag, digest, media_type, platforms, size) VALUES (?, ?, ?, ?, ?, ?, ?)',
     )
     const blob = this.db.prepare('INSERT OR REPLACE INTO blobs (store, digest, size) VALUES (?, ?, ?)')
-    this.db.transaction(() => {
-      del.run(store, repository)
-      for (const r of rows) {
-        ins.run(r.store, r.repository, r.tag, r.digest, r.mediaType, JSON.stringify(r.platforms), r.size)
-        for (const b of r.blobs) blob.run(r.store, b.digest, b.size)
-      }
-    })()
+    this.write('images', () =>
+      this.db.transaction(() => {
+        del.run(store, repository)
+        for (const r of rows) {
+          ins.run(r.store, r.repository, r.tag, r.digest, r.mediaType, JSON.stringify(r.platforms), r.size)
+          for (const b of r.blobs) blob.run(r.store, b.digest, b.size)
+        }
+      })(),
+    )
   }
 
   /**
@@ -159,9 +240,11 @@ export class Catalog {
     const ins = this.db.prepare(
       'INSERT INTO files (root, path, size, mtime) VALUES (?, ?, ?, ?) ON CONFLICT(root, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, sha256 = CASE WHEN files.size = excluded.size AND files.mtime = excluded.mtime THEN files.sha256 ELSE NULL END',
     )
-    this.db.transaction(() => {
-      for (const r of rows) ins.run(r.root, r.path, r.size, r.mtime)
-    })()
+    this.write('files', () =>
+      this.db.transaction(() => {
+        for (const r of rows) ins.run(r.root, r.path, r.size, r.mtime)
+      })(),
+    )
   }
 
   /** Full scan: images of every store, files of every root. */
@@ -201,7 +284,7 @@ export class Catalog {
         for (const r of rows) seen.add(r.path)
         this.insertFiles(rows)
       },
-      under,
+      { under, symlinks: this.symlinks },
     )
     const rel = relative(root.path, under).split(sep).join('/')
     const existing = (
@@ -212,50 +295,67 @@ export class Catalog {
         : this.db.prepare('SELECT path FROM files WHERE root = ?').all(label)
     ) as Array<{ path: string }>
     const del = this.db.prepare('DELETE FROM files WHERE root = ? AND path = ?')
-    this.db.transaction(() => {
-      for (const { path } of existing) if (!seen.has(path)) del.run(label, path)
-    })()
+    this.write('files', () =>
+      this.db.transaction(() => {
+        for (const { path } of existing) if (!seen.has(path)) del.run(label, path)
+      })(),
+    )
     return count
   }
 
-  /** A file under a root was added or changed (already stable). */
+  /**
+   * A file under a root was added or changed (already stable). A symlink is
+   * listed only when the file server would follow it (links.ts); one it
+   * would not follow is taken off the list with anything below it.
+   */
   async fileChanged(root: FileRootSource, absPath: string): Promise<void> {
     const rel = relative(root.path, absPath).split(sep).join('/')
+    let st
     try {
-      const st = await stat(absPath)
-      if (!st.isFile()) return
-      this.insertFiles([{ root: rootLabel(root), path: rel, size: st.size, mtime: Math.floor(st.mtimeMs) }])
+      const rule = await linkRule(root.path, this.symlinks)
+      // A file seen through a linked folder is there only while the rule follows that folder.
+      if (rule && (await reachable(rule, root.path, dirname(absPath)))) {
+        st = await lstat(absPath)
+        if (st.isSymbolicLink()) st = (await followLink(rule, absPath))?.stats
+      }
     } catch {
-      this.fileRemoved(root, absPath)
+      st = undefined
     }
+    if (st?.isFile()) this.insertFiles([{ root: rootLabel(root), path: rel, size: st.size, mtime: Math.floor(st.mtimeMs) }])
+    else if (!st?.isDirectory()) this.fileRemoved(root, absPath)
   }
 
   fileRemoved(root: FileRootSource, absPath: string): void {
     const rel = relative(root.path, absPath).split(sep).join('/')
-    this.db
-      .prepare('DELETE FROM files WHERE root = ? AND (path = ? OR substr(path, 1, ?) = ?)')
-      .run(rootLabel(root), rel, rel.length + 1, `${rel}/`)
+    this.write('files', () =>
+      this.db
+        .prepare('DELETE FROM files WHERE root = ? AND (path = ? OR substr(path, 1, ?) = ?)')
+        .run(rootLabel(root), rel, rel.length + 1, `${rel}/`),
+    )
   }
 
   /**
    * Follows other stores and file roots from now on (a reload): the rows of
    * stores and roots no longer served are dropped; the caller scans the new ones.
    */
-  retarget(stores: readonly ImageStore[], fileRoots: readonly FileRootSource[]): void {
+  retarget(stores: readonly ImageStore[], fileRoots: readonly FileRootSource[], symlinks: SymlinkPolicy = this.symlinks): void {
     this.stores = stores
     this.fileRoots = fileRoots
+    this.symlinks = symlinks
     const labels = new Set(stores.map((s) => s.label))
     const roots = new Set(fileRoots.map(rootLabel))
     const column = (sql: string): string[] => (this.db.prepare(sql).all() as Array<{ v: string }>).map((r) => r.v)
-    this.db.transaction(() => {
-      for (const store of column('SELECT DISTINCT store AS v FROM images UNION SELECT DISTINCT store AS v FROM blobs')) {
-        if (labels.has(store)) continue
-        this.db.prepare('DELETE FROM images WHERE store = ?').run(store)
-        this.db.prepare('DELETE FROM blobs WHERE store = ?').run(store)
-      }
-      for (const root of column('SELECT DISTINCT root AS v FROM files'))
-        if (!roots.has(root)) this.db.prepare('DELETE FROM files WHERE root = ?').run(root)
-    })()
+    this.write('retarget', () =>
+      this.db.transaction(() => {
+        for (const store of column('SELECT DISTINCT store AS v FROM images UNION SELECT DISTINCT store AS v FROM blobs')) {
+          if (labels.has(store)) continue
+          this.db.prepare('DELETE FROM images WHERE store = ?').run(store)
+          this.db.prepare('DELETE FROM blobs WHERE store = ?').run(store)
+        }
+        for (const root of column('SELECT DISTINCT root AS v FROM files'))
+          if (!roots.has(root)) this.db.prepare('DELETE FROM files WHERE root = ?').run(root)
+      })(),
+    )
     for (const key of [...this.incomplete]) if (!labels.has(key.split('\u0000')[0]!)) this.incomplete.delete(key)
   }
 
@@ -264,9 +364,11 @@ export class Catalog {
     const keep = new Set(kept.map((t) => `${t.root}\u0000${t.path}`))
     const rows = this.db.prepare('SELECT root, path FROM trees').all() as Array<{ root: string; path: string }>
     const del = this.db.prepare('DELETE FROM trees WHERE root = ? AND path = ?')
-    this.db.transaction(() => {
-      for (const r of rows) if (!keep.has(`${r.root}\u0000${r.path}`)) del.run(r.root, r.path)
-    })()
+    this.write('trees', () =>
+      this.db.transaction(() => {
+        for (const r of rows) if (!keep.has(`${r.root}\u0000${r.path}`)) del.run(r.root, r.path)
+      })(),
+    )
   }
 
   /** Stores the result of a package tree check. */
