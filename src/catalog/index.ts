@@ -13,11 +13,14 @@ import { CATALOG_SCHEMA, MISSES_SCHEMA } from './schema.js'
 import { scanRepository, walkFiles, type FileRow, type ImageRow } from './scan.js'
 import { Misses } from './misses.js'
 import { followLink, linkRule, reachable, type SymlinkPolicy } from './links.js'
-import { spaceProblem, spaceProblemLine } from './space.js'
+import { CatalogWrites, type CatalogBehind } from './writes.js'
+import { readInventory, type InventoryFilter, type ServedInventory } from './served.js'
 
 export { openDb, applySchema, type Db, type Schema } from './db.js'
 export { Misses, escapeRef, type MissKind, type MissRow } from './misses.js'
 export { readVerifiedManifest } from './scan.js'
+export type { CatalogBehind } from './writes.js'
+export type { ImageSummary, ServedInventory, InventoryFilter } from './served.js'
 
 export interface FileRootSource {
   prefix: string
@@ -31,12 +34,6 @@ export interface CatalogOptions {
   logger: Logger
   /** `files.symlinks`: the links the file server follows, which are the links the catalog follows (links.ts). */
   symlinks?: SymlinkPolicy
-}
-
-/** The catalog missed changes: a write failed (data_dir full or read-only), and when. */
-export interface CatalogBehind {
-  since: string
-  error: string
 }
 
 export interface TreeResult {
@@ -54,25 +51,6 @@ export interface ScanStats {
   ms: number
 }
 
-export interface ImageSummary {
-  repository: string
-  store: string
-  tags: Array<{ tag: string; digest: string; mediaType: string; platforms: string[]; size: number }>
-}
-
-export interface ServedInventory {
-  images: ImageSummary[]
-  files: Array<{ prefix: string; path: string; count: number; bytes: number }>
-  trees: TreeResult[]
-  totals: { repositories: number; tags: number; imageBytes: number; files: number; fileBytes: number; trees: number; treesFailing: number }
-  scan: { complete: boolean; finishedAt: string | null; ms: number | null }
-}
-
-export interface InventoryFilter {
-  repo?: string | undefined
-  prefix?: string | undefined
-}
-
 /** Label of a file root in the catalog: its URL prefix and path. */
 export const rootLabel = (r: FileRootSource): string => `${r.prefix}=${r.path}`
 
@@ -86,7 +64,7 @@ export class Catalog {
   private lastScan: { finishedAt: string; ms: number } | null = null
   private readonly incomplete = new Set<string>()
   private symlinks: SymlinkPolicy
-  private behindSince: CatalogBehind | null = null
+  private readonly writes: CatalogWrites
   private catchingUp: Promise<boolean> | null = null
 
   constructor(options: CatalogOptions) {
@@ -95,6 +73,7 @@ export class Catalog {
     this.fileRoots = options.fileRoots
     this.logger = options.logger
     this.symlinks = options.symlinks ?? 'inside'
+    this.writes = new CatalogWrites(this.db, this.logger)
     const { rebuilt } = applySchema(this.db, CATALOG_SCHEMA)
     if (rebuilt) this.logger.info('catalog schema changed: rebuilding the catalog')
     applySchema(this.db, MISSES_SCHEMA)
@@ -112,34 +91,7 @@ export class Catalog {
 
   /** Set while changes on disk may be missing from the catalog because a write failed; null otherwise. */
   get behind(): CatalogBehind | null {
-    return this.behindSince
-  }
-
-  /**
-   * Runs a write. A write that fails (no space, a read-only data_dir) does not
-   * throw: the catalog is marked behind (readiness says so) until `catchUp`
-   * has scanned everything again.
-   */
-  private write(what: string, job: () => void): boolean {
-    try {
-      job()
-      return true
-    } catch (err) {
-      const e = err as { code?: string; message: string }
-      if (!this.behindSince) {
-        this.behindSince = { since: new Date().toISOString(), error: e.code ?? e.message }
-        this.logger.warn(
-          { code: e.code, what, data_dir: this.dataDir() },
-          `catalog write failed (${e.code ?? e.message}): the catalog is behind the disk until data_dir can be written again, then everything is scanned again`,
-        )
-      }
-      return false
-    }
-  }
-
-  private dataDir(): string | null {
-    const name = this.db.name
-    return name && name !== ':memory:' ? dirname(name) : null
+    return this.writes.behind
   }
 
   /**
@@ -148,26 +100,16 @@ export class Catalog {
    * the catalog is up to date (or was); one at a time.
    */
   catchUp(): Promise<boolean> {
-    if (!this.behindSince) return Promise.resolve(true)
+    if (!this.writes.behind) return Promise.resolve(true)
     this.catchingUp ??= (async () => {
-      const dir = this.dataDir()
-      const problem = dir ? await spaceProblem(dir) : null
-      if (problem) return false
-      const was = this.behindSince!
-      this.behindSince = null
+      const was = await this.writes.beginCatchUp()
+      if (!was) return false
       await this.scan()
-      if (this.behindSince) return false
+      if (this.writes.behind) return false
       this.logger.info({ behind_since: was.since }, 'catalog caught up: data_dir can be written again and everything was scanned again')
       return true
     })().finally(() => (this.catchingUp = null))
     return this.catchingUp
-  }
-
-  /** Why data_dir cannot take writes now (for logs), or null. */
-  async dataDirProblem(): Promise<string | null> {
-    const dir = this.dataDir()
-    const problem = dir ? await spaceProblem(dir) : null
-    return dir && problem ? spaceProblemLine(dir, problem) : null
   }
 
   /** Replaces the rows of one repository of one store. */
@@ -187,7 +129,7 @@ export class Catalog {
       'INSERT OR REPLACE INTO images (store, repository, tag, digest, media_type, platforms, size) VALUES (?, ?, ?, ?, ?, ?, ?)',
     )
     const blob = this.db.prepare('INSERT OR REPLACE INTO blobs (store, digest, size) VALUES (?, ?, ?)')
-    this.write('images', () =>
+    this.writes.run('images', () =>
       this.db.transaction(() => {
         del.run(store, repository)
         for (const r of rows) {
@@ -240,7 +182,7 @@ export class Catalog {
     const ins = this.db.prepare(
       'INSERT INTO files (root, path, size, mtime) VALUES (?, ?, ?, ?) ON CONFLICT(root, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, sha256 = CASE WHEN files.size = excluded.size AND files.mtime = excluded.mtime THEN files.sha256 ELSE NULL END',
     )
-    this.write('files', () =>
+    this.writes.run('files', () =>
       this.db.transaction(() => {
         for (const r of rows) ins.run(r.root, r.path, r.size, r.mtime)
       })(),
@@ -295,7 +237,7 @@ export class Catalog {
         : this.db.prepare('SELECT path FROM files WHERE root = ?').all(label)
     ) as Array<{ path: string }>
     const del = this.db.prepare('DELETE FROM files WHERE root = ? AND path = ?')
-    this.write('files', () =>
+    this.writes.run('files', () =>
       this.db.transaction(() => {
         for (const { path } of existing) if (!seen.has(path)) del.run(label, path)
       })(),
@@ -327,7 +269,7 @@ export class Catalog {
 
   fileRemoved(root: FileRootSource, absPath: string): void {
     const rel = relative(root.path, absPath).split(sep).join('/')
-    this.write('files', () =>
+    this.writes.run('files', () =>
       this.db
         .prepare('DELETE FROM files WHERE root = ? AND (path = ? OR substr(path, 1, ?) = ?)')
         .run(rootLabel(root), rel, rel.length + 1, `${rel}/`),
@@ -345,7 +287,7 @@ export class Catalog {
     const labels = new Set(stores.map((s) => s.label))
     const roots = new Set(fileRoots.map(rootLabel))
     const column = (sql: string): string[] => (this.db.prepare(sql).all() as Array<{ v: string }>).map((r) => r.v)
-    this.write('retarget', () =>
+    this.writes.run('retarget', () =>
       this.db.transaction(() => {
         for (const store of column('SELECT DISTINCT store AS v FROM images UNION SELECT DISTINCT store AS v FROM blobs')) {
           if (labels.has(store)) continue
@@ -364,7 +306,7 @@ export class Catalog {
     const keep = new Set(kept.map((t) => `${t.root}\u0000${t.path}`))
     const rows = this.db.prepare('SELECT root, path FROM trees').all() as Array<{ root: string; path: string }>
     const del = this.db.prepare('DELETE FROM trees WHERE root = ? AND path = ?')
-    this.write('trees', () =>
+    this.writes.run('trees', () =>
       this.db.transaction(() => {
         for (const r of rows) if (!keep.has(`${r.root}\u0000${r.path}`)) del.run(r.root, r.path)
       })(),
@@ -373,9 +315,11 @@ export class Catalog {
 
   /** Stores the result of a package tree check. */
   recordTree(t: TreeResult): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO trees (root, path, kind, packages, ok, problems, checked) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(t.root, t.path, t.kind, t.packages, t.ok ? 1 : 0, JSON.stringify(t.problems), Date.now())
+    this.writes.run('trees', () =>
+      this.db
+        .prepare('INSERT OR REPLACE INTO trees (root, path, kind, packages, ok, problems, checked) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(t.root, t.path, t.kind, t.packages, t.ok ? 1 : 0, JSON.stringify(t.problems), Date.now()),
+    )
   }
 
   trees(): TreeResult[] {
@@ -394,61 +338,8 @@ export class Catalog {
   }
 
   inventory(filter: InventoryFilter = {}): ServedInventory {
-    const imageRows = this.db
-      .prepare(
-        `SELECT store, repository, tag, digest, media_type, platforms, size FROM images
-         WHERE (? IS NULL OR repository = ? OR repository LIKE ? ESCAPE '\\') ORDER BY repository, tag`,
-      )
-      .all(filter.repo ?? null, filter.repo ?? null, filter.repo ? `${filter.repo.replace(/[\\%_]/g, (c) => `\\${c}`)}/%` : null) as Array<
-      Record<string, string | number>
-    >
-    const byRepo = new Map<string, ImageSummary>()
-    for (const r of imageRows) {
-      const key = r.repository as string
-      const summary = byRepo.get(key) ?? { repository: key, store: r.store as string, tags: [] }
-      if (summary.store !== r.store) continue // a shadowed copy in a later store is not what is served
-      summary.tags.push({
-        tag: r.tag as string,
-        digest: r.digest as string,
-        mediaType: r.media_type as string,
-        platforms: JSON.parse(r.platforms as string),
-        size: r.size as number,
-      })
-      byRepo.set(key, summary)
-    }
-    const images = [...byRepo.values()]
-    const files = this.fileRoots
-      .filter((root) => !filter.prefix || root.prefix.startsWith(filter.prefix) || filter.prefix.startsWith(root.prefix))
-      .map((root) => {
-        const label = rootLabel(root)
-        let rel = filter.prefix && filter.prefix.startsWith(root.prefix) ? filter.prefix.slice(root.prefix.length).replace(/^\/+/, '') : ''
-        rel = rel.replace(/[\\%_]/g, (c) => `\\${c}`)
-        const row = this.db
-          .prepare(
-            `SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM files WHERE root = ? AND (? = '' OR path LIKE ? ESCAPE '\\')`,
-          )
-          .get(label, rel, `${rel}%`) as { count: number; bytes: number }
-        return { prefix: root.prefix, path: root.path, count: row.count, bytes: row.bytes }
-      })
-    const trees = this.trees()
-    const uniqueBytes = (
-      this.db.prepare('SELECT COALESCE(SUM(size), 0) AS bytes FROM (SELECT DISTINCT digest, size FROM blobs)').get() as { bytes: number }
-    ).bytes
-    return {
-      images,
-      files,
-      trees,
-      totals: {
-        repositories: images.length,
-        tags: images.reduce((n, i) => n + i.tags.length, 0),
-        imageBytes: uniqueBytes,
-        files: files.reduce((n, f) => n + f.count, 0),
-        fileBytes: files.reduce((n, f) => n + f.bytes, 0),
-        trees: trees.length,
-        treesFailing: trees.filter((t) => !t.ok).length,
-      },
-      scan: { complete: this.scanned, finishedAt: this.lastScan?.finishedAt ?? null, ms: this.lastScan?.ms ?? null },
-    }
+    const scan = { complete: this.scanned, finishedAt: this.lastScan?.finishedAt ?? null, ms: this.lastScan?.ms ?? null }
+    return readInventory(this.db, this.fileRoots, this.trees(), scan, filter)
   }
 
   close(): void {
