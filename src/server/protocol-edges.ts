@@ -41,11 +41,12 @@ export const allowedMethods = <E extends Env>(app: Hono<E>): ((path: string) => 
 /**
  * The path of a request-target sent under `/v2/` that the URL parser takes
  * out of it (`/v2/../x`, `/v2/%2e%2e/x`, `/v2/..\\x`); null for any other.
- * Only targets holding a dot are parsed, so the cost is a string test.
+ * Only targets with a segment starting with a dot are parsed, so the cost
+ * for any other is a string test.
  */
 export const escapedRegistryPath = (target: string): string | null => {
   const path = target.startsWith('/') ? target : target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '')
-  if (!path.startsWith('/v2/') || !/\.|%2e/i.test(path)) return null
+  if (!path.startsWith('/v2/') || !/[/\\](?:\.|%2e)/i.test(path)) return null
   let parsed: string
   try {
     parsed = new URL(path, 'http://outpost').pathname
