@@ -31,7 +31,8 @@ const size = (bytes: number): string =>
 const probe = async (dir: string): Promise<SpaceProblem | null> => {
   try {
     const fs = await statfs(dir)
-    const free = fs.bavail * fs.bsize
+    // Root may also use the blocks a file system keeps back for it.
+    const free = (process.getuid?.() === 0 ? fs.bfree : fs.bavail) * fs.bsize
     if (free < MIN_FREE_BYTES) return { kind: 'full', detail: `${size(free)} free of ${size(fs.blocks * fs.bsize)}` }
   } catch (err) {
     return { kind: 'not-writable', detail: (err as NodeJS.ErrnoException).code ?? (err as Error).message }
