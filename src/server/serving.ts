@@ -66,13 +66,18 @@ const listProblem = async (path: string): Promise<string | null> => {
   }
 }
 
-/** A root is readable when its folder, and each of `more` (a store's blobs folder), can be listed. */
+/**
+ * A root is readable when its folder can be listed, and each of `more` (a
+ * store's blobs folder) that exists (an empty registry tree has none yet).
+ */
 export const readableCheck = (name: string, path: string, more: readonly string[] = []): ReadinessCheck => ({
   name,
   run: async () => {
-    for (const p of [path, ...more.filter((m) => m !== path)]) {
-      const problem = await listProblem(p)
-      if (problem) return { ok: false, detail: `${p}: ${problem}` }
+    const problem = await listProblem(path)
+    if (problem) return { ok: false, detail: `${path}: ${problem}` }
+    for (const p of more.filter((m) => m !== path)) {
+      const inner = await listProblem(p)
+      if (inner && inner !== 'ENOENT') return { ok: false, detail: `${p}: ${inner}` }
     }
     return { ok: true, detail: path }
   },

@@ -82,7 +82,7 @@ export interface ImageStore {
   /**
    * The folders the store must be able to list to serve, for the readiness
    * check: `rootDir` and its blobs folder (and a registry:2 tree's
-   * repositories folder).
+   * repositories folder); one that does not exist yet holds nothing to serve.
    */
   readonly readFolders: readonly string[]
 
