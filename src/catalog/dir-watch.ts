@@ -187,11 +187,16 @@ export class DirWatcher {
       const target = await this.linkedFolder(path)
       if (this.closed) return
       if (target && this.realOf.get(path) === target && this.watchers.has(path)) return
-      this.dropTree(path)
+      this.dropWatched(path)
       if (target) await this.addTree(path, true, target)
       return
     }
-    this.dropTree(path)
+    this.dropWatched(path)
+  }
+
+  /** Drops `path`'s watches if it was a watched folder: one lookup for the file events that are most events. */
+  private dropWatched(path: string): void {
+    if (this.watchers.has(path)) this.dropTree(path)
   }
 
   /** Stops watching a folder that went away (or is no longer followed), and everything below it. */
