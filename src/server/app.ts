@@ -34,6 +34,7 @@ import type { SetupTree } from '../nodes/setup/context.js'
 import { previousCaReader } from '../tls/index.js'
 import type { TreeReport } from '../repos/index.js'
 import { normalizeUpstream } from '../images/index.js'
+import { allowedMethods, storageFailure } from './protocol-edges.js'
 
 export interface AppOptions {
   layout: ServedLayout
@@ -196,8 +197,12 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     }),
   )
 
+  const allowed = allowedMethods(app)
   app.notFound((c) => {
     labelRoute(c.env?.incoming, 'not-found')
+    // A built-in endpoint asked with a method it does not take: 405 with what it takes.
+    const allow = allowed(c.req.path)
+    if (allow) return errorReply(c, new HttpError(405, undefined, { headers: { Allow: allow.join(', ') } }))
     return errorReply(c, new HttpError(404))
   })
 
@@ -208,6 +213,16 @@ export const createApp = (options: AppOptions): Hono<Env> => {
       return errorResponse(err, c.req.method, headers)
     }
     if (err instanceof HTTPException) return errorReply(c, err)
+    const storage = storageFailure(err)
+    if (storage) {
+      logger.warn({ code: storage.code, method: c.req.method, path: c.req.path }, 'request failed: data could not be written')
+      const headers = { 'Retry-After': '60' }
+      if (c.req.path === '/v2' || c.req.path.startsWith('/v2/')) {
+        const e = new RegistryError('UNKNOWN', { code: storage.code }, { message: storage.message, status: storage.status, headers })
+        return errorResponse(e, c.req.method, { [API_VERSION_HEADER]: API_VERSION })
+      }
+      return errorReply(c, new HttpError(storage.status, storage.message, { headers, json: true }))
+    }
     logger.error({ err, method: c.req.method, path: c.req.path }, 'request failed')
     if (c.req.path === '/v2' || c.req.path.startsWith('/v2/')) {
       const unknown = new RegistryError('UNKNOWN', undefined, { message: 'internal error; see the server log' })

@@ -452,6 +452,25 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    catalog: section(
+      z
+        .object({
+          max_watches: key(intSchema(1, 10_000_000).default(16_384), {
+            doc: 'at most this many folders are watched (one inotify watch each) over every store and file root; past it, what is left unwatched is scanned again every `catalog.rescan_interval_s`',
+            notes: [
+              'The catalog watches every folder of the stores and file roots (one inotify',
+              'watch each). Past this many, Outpost logs it once and scans the stores and',
+              'roots with unwatched folders again every rescan_interval_s instead.',
+            ],
+          }),
+          rescan_interval_s: key(intSchema(1, 86_400).default(60), {
+            doc: 'how often a store or file root with unwatched folders is scanned again',
+          }),
+        })
+        .strict()
+        .default({}),
+      { notes: ['The catalog behind /inventory and /readyz follows the disk by watching it.'] },
+    ),
     tls: section(tlsSchema.default({}), {
       notes: [
         'Certificates are made by Outpost under <data_dir>/tls/ (ca.crt, ca.key,',

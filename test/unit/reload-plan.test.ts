@@ -41,6 +41,8 @@ test('roots, mappings, log level and access, certificates, node thresholds apply
     'registry.delete',
     'files.roots',
     'files.symlinks',
+    'catalog.max_watches',
+    'catalog.rescan_interval_s',
     'tls.cert',
     'tls.key',
     'tls.ca',
