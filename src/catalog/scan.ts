@@ -5,9 +5,11 @@
  * transactions so a scan of 100,000 files never holds the event loop for
  * long (requests are served between batches).
  */
-import { lstat } from 'node:fs/promises'
+import { lstat, realpath } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
 import { readFolder } from './folder.js'
-import { join, relative, sep } from 'node:path'
+import { isAbsolute, join, relative, sep } from 'node:path'
+import { followLink, linkRule, wouldLoop, type LinkRule, type SymlinkPolicy } from './links.js'
 import { checkImage, type Digest, type ImageProblem, type ImageSource, type ImageStore, type ManifestInfo } from '../images/index.js'
 
 export const BATCH_SIZE = 500
@@ -98,40 +100,86 @@ export const scanRepository = async (
   return { rows, incomplete, problems }
 }
 
+export interface WalkOptions {
+  /** Where to start: the root (default) or a folder in it. */
+  under?: string
+  /** `files.symlinks`: which symlinks are followed (links.ts); `never` when not given. */
+  symlinks?: SymlinkPolicy
+}
+
+/**
+ * The real paths of the folders from the root down to `under` when the rule
+ * lets each be reached (a folder reached through a link the rule refuses
+ * has nothing to list); null otherwise.
+ */
+const chainTo = async (rootPath: string, under: string, rule: LinkRule): Promise<string[] | null> => {
+  const chain = [rule.rootReal]
+  const rel = relative(rootPath, under)
+  if (rel.startsWith('..') || isAbsolute(rel)) return null
+  let lexical = rootPath
+  let expected = rule.rootReal
+  for (const segment of rel.split(sep).filter(Boolean)) {
+    lexical = join(lexical, segment)
+    expected = join(expected, segment)
+    const real = await realpath(lexical).catch(() => null)
+    if (!real) return null
+    if (real !== expected) {
+      // A link on the way: followed only as the rule says.
+      const followed = await followLink(rule, lexical)
+      if (!followed || !followed.stats.isDirectory() || wouldLoop(followed.real, chain)) return null
+    }
+    chain.push(real)
+    expected = real
+  }
+  return chain
+}
+
 /**
  * Walks a file root, calling `onBatch` with up to BATCH_SIZE rows at a time.
- * Symlinks are recorded as what they are (not followed): the catalog lists
- * the tree, the file server decides what a link may reach.
+ * Symlinks are followed as the file server follows them (`symlinks`, see
+ * links.ts): a link the rule refuses is not listed and a linked folder it
+ * refuses is not walked, so the catalog never lists what is not served.
  */
 export const walkFiles = async (
   rootLabel: string,
   rootPath: string,
   onBatch: (rows: FileRow[]) => void,
-  under = rootPath,
+  options: WalkOptions = {},
 ): Promise<number> => {
+  const under = options.under ?? rootPath
+  const rule = await linkRule(rootPath, options.symlinks ?? 'never')
+  if (!rule) return 0
+  const start = await chainTo(rootPath, under, rule)
+  if (!start) return 0
   let batch: FileRow[] = []
   let count = 0
   const flush = (): void => {
     if (batch.length) onBatch(batch)
     batch = []
   }
-  const walk = async (dir: string): Promise<void> => {
+  const add = (path: string, st: Stats): void => {
+    batch.push({
+      root: rootLabel,
+      path: relative(rootPath, path).split(sep).join('/'),
+      size: st.size,
+      mtime: Math.floor(st.mtimeMs),
+    })
+    count++
+  }
+  const walk = async (dir: string, chain: readonly string[]): Promise<void> => {
     const folder = await readFolder(dir)
-    const subdirs = folder.dirs.map((name) => join(dir, name))
+    const real = chain[chain.length - 1]!
+    const subdirs: Array<{ path: string; chain: readonly string[] }> = folder.dirs.map((name) => ({
+      path: join(dir, name),
+      chain: [...chain, join(real, name)],
+    }))
     const names = folder.files
     // lstat a folder's files together: the thread pool works in parallel.
     for (let i = 0; i < names.length; i += STAT_PARALLEL) {
       const slice = names.slice(i, i + STAT_PARALLEL)
       const stats = await Promise.all(slice.map((n) => lstat(join(dir, n)).catch(() => undefined)))
       stats.forEach((st, k) => {
-        if (!st || !st.isFile()) return
-        batch.push({
-          root: rootLabel,
-          path: relative(rootPath, join(dir, slice[k]!)).split(sep).join('/'),
-          size: st.size,
-          mtime: Math.floor(st.mtimeMs),
-        })
-        count++
+        if (st?.isFile()) add(join(dir, slice[k]!), st)
       })
       if (batch.length >= BATCH_SIZE) {
         flush()
@@ -139,9 +187,18 @@ export const walkFiles = async (
         await new Promise((r) => setImmediate(r))
       }
     }
-    for (const d of subdirs) await walk(d)
+    if (rule.policy !== 'never') {
+      for (const name of folder.links) {
+        const path = join(dir, name)
+        const followed = await followLink(rule, path)
+        if (!followed) continue
+        if (followed.stats.isFile()) add(path, followed.stats)
+        else if (!wouldLoop(followed.real, chain)) subdirs.push({ path, chain: [...chain, followed.real] })
+      }
+    }
+    for (const d of subdirs) await walk(d.path, d.chain)
   }
-  await walk(under)
+  await walk(under, start)
   flush()
   return count
 }

@@ -31,7 +31,7 @@ export const openCatalogDb = (config: OutpostConfig): Db => {
 
 /** The catalog over the layout's stores and file roots. */
 export const openCatalog = (layout: ServedLayout, db: Db, logger: Logger): Catalog =>
-  new Catalog({ db, stores: catalogStores(layout), fileRoots: layout.filesRoots, logger })
+  new Catalog({ db, stores: catalogStores(layout), fileRoots: layout.filesRoots, logger, symlinks: layout.filesSymlinks })
 
 /** The inventory of a layout, scanned now into a catalog held in memory. */
 export const scanInventory = async (layout: ServedLayout) => {

@@ -144,6 +144,32 @@ const sanSchema = z
     message: 'must be a DNS name or an IP address',
   })
 
+/** An origin nodes can be given: http(s), a host name or address, an optional port, nothing else. */
+const advertiseSchema = z
+  .string()
+  .min(1)
+  .refine(
+    (v) => {
+      try {
+        const u = new URL(v)
+        const bare = u.hostname.replace(/^\[|\]$/g, '')
+        return (
+          (u.protocol === 'http:' || u.protocol === 'https:') &&
+          !u.username &&
+          !u.password &&
+          (u.pathname === '/' || u.pathname === '') &&
+          !u.search &&
+          !u.hash &&
+          !/[?#]/.test(v) &&
+          (isIP(bare) !== 0 || /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/.test(bare))
+        )
+      } catch {
+        return false
+      }
+    },
+    { message: 'must be http://HOST[:PORT] or https://HOST[:PORT] (a host name or address, no path)' },
+  )
+
 const TRUE_WORDS = new Set(['true', 'yes', 'on', '1'])
 const FALSE_WORDS = new Set(['false', 'no', 'off', '0'])
 
@@ -434,6 +460,25 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    catalog: section(
+      z
+        .object({
+          max_watches: key(intSchema(1, 10_000_000).default(16_384), {
+            doc: 'at most this many folders are watched (one inotify watch each) over every store and file root; past it, what is left unwatched is scanned again every `catalog.rescan_interval_s`',
+            notes: [
+              'The catalog watches every folder of the stores and file roots (one inotify',
+              'watch each). Past this many, Outpost logs it once and scans the stores and',
+              'roots with unwatched folders again every rescan_interval_s instead.',
+            ],
+          }),
+          rescan_interval_s: key(intSchema(1, 86_400).default(60), {
+            doc: 'how often a store or file root with unwatched folders is scanned again',
+          }),
+        })
+        .strict()
+        .default({}),
+      { notes: ['The catalog behind /inventory and /readyz follows the disk by watching it.'] },
+    ),
     tls: section(tlsSchema.default({}), {
       notes: [
         'Certificates are made by Outpost under <data_dir>/tls/ (ca.crt, ca.key,',
@@ -464,6 +509,24 @@ export const configSchema = z
         }),
         stale_after_s: key(intSchema(1, 10 * 365 * 86_400).default(86_400), {
           doc: 'GET /nodes flags a node that has not checked in for this long',
+        }),
+      })
+      .strict()
+      .default({}),
+    server: z
+      .object({
+        advertise: key(z.array(advertiseSchema).default([]), {
+          doc: 'URLs nodes are given in set-up files (`http://10.0.0.1:8080`); without them, the address a node asked on, refused unless it is one of Outpost’s names or addresses',
+          notes: [
+            'The URLs nodes are given in their set-up files (bootstrap.sh, package',
+            'sources, chrony, containerd): http(s)://HOST[:PORT], no path. A request',
+            'on one of them gets that one, any other request the first. Empty: the',
+            "address the node asked on, which must be one of Outpost's own names or",
+            'addresses (registry.domains, host name, interface addresses,',
+            'tls.extra_sans); another Host gets 421 for /setup/.',
+          ],
+          defaultNote: "the Host asked on, when it is Outpost's",
+          flag: { name: 'advertise', arg: 'url' },
         }),
       })
       .strict()

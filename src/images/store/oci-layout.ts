@@ -56,6 +56,10 @@ export class OciLayoutStore extends FileContent implements DiskStore {
     this.label = `oci-layout:${this.rootDir}`
   }
 
+  get readFolders(): readonly string[] {
+    return [this.rootDir, ociPathFor(this.rootDir, { kind: 'blobs' })]
+  }
+
   protected contentPath(digest: Digest): string {
     return ociPathFor(this.rootDir, { kind: 'blob', digest })
   }

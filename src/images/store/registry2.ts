@@ -41,6 +41,10 @@ export class Registry2Store extends FileContent implements DiskStore {
     this.label = `registry2:${root}`
   }
 
+  get readFolders(): readonly string[] {
+    return [this.rootDir, this.path({ kind: 'repositories' }), this.path({ kind: 'blobs' })]
+  }
+
   private path(spec: Registry2PathSpec): string {
     return pathFor(this.rootDir, spec)
   }
