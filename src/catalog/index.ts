@@ -4,18 +4,23 @@
  * it (they read the disk); it answers the inventory, readiness and the
  * ledger of misses.
  */
-import { stat } from 'node:fs/promises'
-import { relative, sep } from 'node:path'
+import { lstat } from 'node:fs/promises'
+import { dirname, relative, sep } from 'node:path'
 import type { Logger } from 'pino'
-import type { ImageStore } from '../images/index.js'
+import { isBreaking, type ImageProblem, type ImageStore } from '../images/index.js'
 import { applySchema, type Db } from './db.js'
 import { CATALOG_SCHEMA, MISSES_SCHEMA } from './schema.js'
 import { scanRepository, walkFiles, type FileRow, type ImageRow } from './scan.js'
 import { Misses } from './misses.js'
+import { followLink, linkRule, reachable, type SymlinkPolicy } from './links.js'
+import { CatalogWrites, type CatalogBehind } from './writes.js'
+import { readInventory, type InventoryFilter, type ServedInventory } from './served.js'
 
 export { openDb, applySchema, type Db, type Schema } from './db.js'
 export { Misses, escapeRef, type MissKind, type MissRow } from './misses.js'
-export { readVerifiedManifest } from './scan.js'
+export { readVerifiedManifest, storeSource } from './scan.js'
+export type { CatalogBehind } from './writes.js'
+export type { ImageSummary, ServedInventory, InventoryFilter } from './served.js'
 
 export interface FileRootSource {
   prefix: string
@@ -27,6 +32,8 @@ export interface CatalogOptions {
   stores: readonly ImageStore[]
   fileRoots: readonly FileRootSource[]
   logger: Logger
+  /** `files.symlinks`: the links the file server follows, which are the links the catalog follows (links.ts). */
+  symlinks?: SymlinkPolicy
 }
 
 export interface TreeResult {
@@ -44,24 +51,8 @@ export interface ScanStats {
   ms: number
 }
 
-export interface ImageSummary {
-  repository: string
-  store: string
-  tags: Array<{ tag: string; digest: string; mediaType: string; platforms: string[]; size: number }>
-}
-
-export interface ServedInventory {
-  images: ImageSummary[]
-  files: Array<{ prefix: string; path: string; count: number; bytes: number }>
-  trees: TreeResult[]
-  totals: { repositories: number; tags: number; imageBytes: number; files: number; fileBytes: number; trees: number; treesFailing: number }
-  scan: { complete: boolean; finishedAt: string | null; ms: number | null }
-}
-
-export interface InventoryFilter {
-  repo?: string | undefined
-  prefix?: string | undefined
-}
+/** How often a repository with a broken image is looked at again (a missing blob may be copied in). */
+export const BROKEN_RECHECK_MS = 10_000
 
 /** Label of a file root in the catalog: its URL prefix and path. */
 export const rootLabel = (r: FileRootSource): string => `${r.prefix}=${r.path}`
@@ -75,12 +66,19 @@ export class Catalog {
   private scanned = false
   private lastScan: { finishedAt: string; ms: number } | null = null
   private readonly incomplete = new Set<string>()
+  /** Repositories with broken images → when to look at them again. */
+  private readonly broken = new Map<string, number>()
+  private symlinks: SymlinkPolicy
+  private readonly writes: CatalogWrites
+  private catchingUp: Promise<boolean> | null = null
 
   constructor(options: CatalogOptions) {
     this.db = options.db
     this.stores = options.stores
     this.fileRoots = options.fileRoots
     this.logger = options.logger
+    this.symlinks = options.symlinks ?? 'inside'
+    this.writes = new CatalogWrites(this.db, this.logger)
     const { rebuilt } = applySchema(this.db, CATALOG_SCHEMA)
     if (rebuilt) this.logger.info('catalog schema changed: rebuilding the catalog')
     applySchema(this.db, MISSES_SCHEMA)
@@ -91,30 +89,69 @@ export class Catalog {
     return this.scanned
   }
 
+  /** Which symlinks in file roots are followed (the watcher follows the same). */
+  get symlinkPolicy(): SymlinkPolicy {
+    return this.symlinks
+  }
+
+  /** Set while changes on disk may be missing from the catalog because a write failed; null otherwise. */
+  get behind(): CatalogBehind | null {
+    return this.writes.behind
+  }
+
+  /**
+   * After a failed write: once data_dir takes writes again, scans every store
+   * and root again so what changed meanwhile reaches the catalog. True when
+   * the catalog is up to date (or was); one at a time.
+   */
+  catchUp(): Promise<boolean> {
+    if (!this.writes.behind) return Promise.resolve(true)
+    this.catchingUp ??= (async () => {
+      const was = await this.writes.beginCatchUp()
+      if (!was) return false
+      await this.scan()
+      if (this.writes.behind) return false
+      this.logger.info({ behind_since: was.since }, 'catalog caught up: data_dir can be written again and everything was scanned again')
+      return true
+    })().finally(() => (this.catchingUp = null))
+    return this.catchingUp
+  }
+
   /** Replaces the rows of one repository of one store. */
   async refreshRepository(store: ImageStore, repository: string): Promise<void> {
     let rows: ImageRow[] = []
     let incomplete: string[] = []
-    if (await store.hasRepository(repository)) ({ rows, incomplete } = await scanRepository(store, repository))
+    let problems: ImageProblem[] = []
+    if (await store.hasRepository(repository)) ({ rows, incomplete, problems } = await scanRepository(store, repository))
     const key = `${store.label}\u0000${repository}`
     if (incomplete.length) this.incomplete.add(key)
     else this.incomplete.delete(key)
-    this.writeImages(store.label, repository, rows)
+    if (problems.some(isBreaking)) this.broken.set(key, Date.now() + BROKEN_RECHECK_MS)
+    else this.broken.delete(key)
+    this.writeImages(store.label, repository, rows, problems)
   }
 
-  private writeImages(store: string, repository: string, rows: ImageRow[]): void {
+  private writeImages(store: string, repository: string, rows: ImageRow[], problems: readonly ImageProblem[] = []): void {
     const del = this.db.prepare('DELETE FROM images WHERE store = ? AND repository = ?')
+    const delProblems = this.db.prepare('DELETE FROM image_problems WHERE store = ? AND repository = ?')
     const ins = this.db.prepare(
       'INSERT OR REPLACE INTO images (store, repository, tag, digest, media_type, platforms, size) VALUES (?, ?, ?, ?, ?, ?, ?)',
     )
     const blob = this.db.prepare('INSERT OR REPLACE INTO blobs (store, digest, size) VALUES (?, ?, ?)')
-    this.db.transaction(() => {
-      del.run(store, repository)
-      for (const r of rows) {
-        ins.run(r.store, r.repository, r.tag, r.digest, r.mediaType, JSON.stringify(r.platforms), r.size)
-        for (const b of r.blobs) blob.run(r.store, b.digest, b.size)
-      }
-    })()
+    const problem = this.db.prepare(
+      'INSERT INTO image_problems (store, repository, image, platform, digest, kind, part, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    )
+    this.writes.run('images', () =>
+      this.db.transaction(() => {
+        del.run(store, repository)
+        delProblems.run(store, repository)
+        for (const r of rows) {
+          ins.run(r.store, r.repository, r.tag, r.digest, r.mediaType, JSON.stringify(r.platforms), r.size)
+          for (const b of r.blobs) blob.run(r.store, b.digest, b.size)
+        }
+        for (const p of problems) problem.run(store, repository, p.image, p.platform, p.digest, p.kind, p.part, p.detail ?? null)
+      })(),
+    )
   }
 
   /**
@@ -133,9 +170,13 @@ export class Catalog {
     }
   }
 
-  /** Repositories whose tags pointed at incomplete manifests, to look at again when blobs arrive. */
-  async refreshIncomplete(): Promise<void> {
-    for (const key of [...this.incomplete]) {
+  /**
+   * Repositories whose tags pointed at incomplete manifests, to look at again
+   * when blobs arrive; and, less often, those holding broken images.
+   */
+  async refreshIncomplete(now = Date.now()): Promise<void> {
+    const due = [...this.broken].filter(([key, at]) => at <= now && !this.incomplete.has(key)).map(([key]) => key)
+    for (const key of [...this.incomplete, ...due]) {
       const [label, repository] = key.split('\u0000') as [string, string]
       const store = this.stores.find((s) => s.label === label)
       if (store) await this.refreshRepository(store, repository)
@@ -159,9 +200,11 @@ export class Catalog {
     const ins = this.db.prepare(
       'INSERT INTO files (root, path, size, mtime) VALUES (?, ?, ?, ?) ON CONFLICT(root, path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, sha256 = CASE WHEN files.size = excluded.size AND files.mtime = excluded.mtime THEN files.sha256 ELSE NULL END',
     )
-    this.db.transaction(() => {
-      for (const r of rows) ins.run(r.root, r.path, r.size, r.mtime)
-    })()
+    this.writes.run('files', () =>
+      this.db.transaction(() => {
+        for (const r of rows) ins.run(r.root, r.path, r.size, r.mtime)
+      })(),
+    )
   }
 
   /** Full scan: images of every store, files of every root. */
@@ -201,7 +244,7 @@ export class Catalog {
         for (const r of rows) seen.add(r.path)
         this.insertFiles(rows)
       },
-      under,
+      { under, symlinks: this.symlinks },
     )
     const rel = relative(root.path, under).split(sep).join('/')
     const existing = (
@@ -212,51 +255,110 @@ export class Catalog {
         : this.db.prepare('SELECT path FROM files WHERE root = ?').all(label)
     ) as Array<{ path: string }>
     const del = this.db.prepare('DELETE FROM files WHERE root = ? AND path = ?')
-    this.db.transaction(() => {
-      for (const { path } of existing) if (!seen.has(path)) del.run(label, path)
-    })()
+    this.writes.run('files', () =>
+      this.db.transaction(() => {
+        for (const { path } of existing) if (!seen.has(path)) del.run(label, path)
+      })(),
+    )
     return count
   }
 
-  /** A file under a root was added or changed (already stable). */
+  /**
+   * A file under a root was added or changed (already stable). A symlink is
+   * listed only when the file server would follow it (links.ts); one it
+   * would not follow is taken off the list with anything below it.
+   */
   async fileChanged(root: FileRootSource, absPath: string): Promise<void> {
     const rel = relative(root.path, absPath).split(sep).join('/')
+    let st
     try {
-      const st = await stat(absPath)
-      if (!st.isFile()) return
-      this.insertFiles([{ root: rootLabel(root), path: rel, size: st.size, mtime: Math.floor(st.mtimeMs) }])
+      const rule = await linkRule(root.path, this.symlinks)
+      // A file seen through a linked folder is there only while the rule follows that folder.
+      if (rule && (await reachable(rule, root.path, dirname(absPath)))) {
+        st = await lstat(absPath)
+        if (st.isSymbolicLink()) st = (await followLink(rule, absPath))?.stats
+      }
     } catch {
-      this.fileRemoved(root, absPath)
+      st = undefined
     }
+    if (st?.isFile()) this.insertFiles([{ root: rootLabel(root), path: rel, size: st.size, mtime: Math.floor(st.mtimeMs) }])
+    else if (!st?.isDirectory()) this.fileRemoved(root, absPath)
   }
 
   fileRemoved(root: FileRootSource, absPath: string): void {
     const rel = relative(root.path, absPath).split(sep).join('/')
-    this.db
-      .prepare('DELETE FROM files WHERE root = ? AND (path = ? OR substr(path, 1, ?) = ?)')
-      .run(rootLabel(root), rel, rel.length + 1, `${rel}/`)
+    this.writes.run('files', () =>
+      this.db
+        .prepare('DELETE FROM files WHERE root = ? AND (path = ? OR substr(path, 1, ?) = ?)')
+        .run(rootLabel(root), rel, rel.length + 1, `${rel}/`),
+    )
   }
 
   /**
    * Follows other stores and file roots from now on (a reload): the rows of
    * stores and roots no longer served are dropped; the caller scans the new ones.
    */
-  retarget(stores: readonly ImageStore[], fileRoots: readonly FileRootSource[]): void {
+  retarget(stores: readonly ImageStore[], fileRoots: readonly FileRootSource[], symlinks: SymlinkPolicy = this.symlinks): void {
     this.stores = stores
     this.fileRoots = fileRoots
+    this.symlinks = symlinks
     const labels = new Set(stores.map((s) => s.label))
     const roots = new Set(fileRoots.map(rootLabel))
     const column = (sql: string): string[] => (this.db.prepare(sql).all() as Array<{ v: string }>).map((r) => r.v)
-    this.db.transaction(() => {
-      for (const store of column('SELECT DISTINCT store AS v FROM images UNION SELECT DISTINCT store AS v FROM blobs')) {
-        if (labels.has(store)) continue
-        this.db.prepare('DELETE FROM images WHERE store = ?').run(store)
-        this.db.prepare('DELETE FROM blobs WHERE store = ?').run(store)
-      }
-      for (const root of column('SELECT DISTINCT root AS v FROM files'))
-        if (!roots.has(root)) this.db.prepare('DELETE FROM files WHERE root = ?').run(root)
-    })()
+    this.writes.run('retarget', () =>
+      this.db.transaction(() => {
+        for (const store of column(
+          'SELECT DISTINCT store AS v FROM images UNION SELECT DISTINCT store AS v FROM blobs UNION SELECT DISTINCT store AS v FROM image_problems',
+        )) {
+          if (labels.has(store)) continue
+          this.db.prepare('DELETE FROM images WHERE store = ?').run(store)
+          this.db.prepare('DELETE FROM blobs WHERE store = ?').run(store)
+          this.db.prepare('DELETE FROM image_problems WHERE store = ?').run(store)
+        }
+        for (const root of column('SELECT DISTINCT root AS v FROM files'))
+          if (!roots.has(root)) this.db.prepare('DELETE FROM files WHERE root = ?').run(root)
+      })(),
+    )
     for (const key of [...this.incomplete]) if (!labels.has(key.split('\u0000')[0]!)) this.incomplete.delete(key)
+    for (const key of [...this.broken.keys()]) if (!labels.has(key.split('\u0000')[0]!)) this.broken.delete(key)
+  }
+
+  /**
+   * The problems of the images as they are served: for each tag, those found
+   * in the first store (in consultation order) that holds it; a shadowed
+   * copy in a later store is not what nodes pull.
+   */
+  imageProblems(filter: InventoryFilter = {}): ImageProblem[] {
+    const rows = this.db
+      .prepare(
+        `SELECT store, repository, image, platform, digest, kind, part, detail FROM image_problems
+         WHERE (? IS NULL OR repository = ? OR repository LIKE ? ESCAPE '\\')`,
+      )
+      .all(filter.repo ?? null, filter.repo ?? null, filter.repo ? `${filter.repo.replace(/[\\%_]/g, (c) => `\\${c}`)}/%` : null) as Array<
+      Record<string, string | null>
+    >
+    if (!rows.length) return []
+    const order = new Map(this.stores.map((s, i) => [s.label, i]))
+    // Which store serves each tag: the first holding it (a row, or a problem for a tag left out).
+    const holders = new Map<string, number>()
+    const hold = (store: string, image: string): void => {
+      const i = order.get(store) ?? Infinity
+      if (i < (holders.get(image) ?? Infinity)) holders.set(image, i)
+    }
+    for (const r of this.db.prepare('SELECT store, repository, tag FROM images').all() as Array<Record<string, string>>)
+      hold(r.store!, `${r.repository}:${r.tag}`)
+    for (const r of rows) hold(r.store!, r.image!)
+    return rows
+      .filter((r) => (order.get(r.store!) ?? Infinity) === holders.get(r.image!))
+      .map((r) => ({
+        image: r.image!,
+        platform: r.platform!,
+        digest: r.digest!,
+        kind: r.kind as ImageProblem['kind'],
+        part: r.part as ImageProblem['part'],
+        ...(r.detail ? { detail: r.detail } : {}),
+      }))
+      .sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : a.platform < b.platform ? -1 : a.platform > b.platform ? 1 : 0))
   }
 
   /** Drops the package tree rows other than `kept` (a check of every tree just recorded those). */
@@ -264,16 +366,20 @@ export class Catalog {
     const keep = new Set(kept.map((t) => `${t.root}\u0000${t.path}`))
     const rows = this.db.prepare('SELECT root, path FROM trees').all() as Array<{ root: string; path: string }>
     const del = this.db.prepare('DELETE FROM trees WHERE root = ? AND path = ?')
-    this.db.transaction(() => {
-      for (const r of rows) if (!keep.has(`${r.root}\u0000${r.path}`)) del.run(r.root, r.path)
-    })()
+    this.writes.run('trees', () =>
+      this.db.transaction(() => {
+        for (const r of rows) if (!keep.has(`${r.root}\u0000${r.path}`)) del.run(r.root, r.path)
+      })(),
+    )
   }
 
   /** Stores the result of a package tree check. */
   recordTree(t: TreeResult): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO trees (root, path, kind, packages, ok, problems, checked) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(t.root, t.path, t.kind, t.packages, t.ok ? 1 : 0, JSON.stringify(t.problems), Date.now())
+    this.writes.run('trees', () =>
+      this.db
+        .prepare('INSERT OR REPLACE INTO trees (root, path, kind, packages, ok, problems, checked) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(t.root, t.path, t.kind, t.packages, t.ok ? 1 : 0, JSON.stringify(t.problems), Date.now()),
+    )
   }
 
   trees(): TreeResult[] {
@@ -292,61 +398,8 @@ export class Catalog {
   }
 
   inventory(filter: InventoryFilter = {}): ServedInventory {
-    const imageRows = this.db
-      .prepare(
-        `SELECT store, repository, tag, digest, media_type, platforms, size FROM images
-         WHERE (? IS NULL OR repository = ? OR repository LIKE ? ESCAPE '\\') ORDER BY repository, tag`,
-      )
-      .all(filter.repo ?? null, filter.repo ?? null, filter.repo ? `${filter.repo.replace(/[\\%_]/g, (c) => `\\${c}`)}/%` : null) as Array<
-      Record<string, string | number>
-    >
-    const byRepo = new Map<string, ImageSummary>()
-    for (const r of imageRows) {
-      const key = r.repository as string
-      const summary = byRepo.get(key) ?? { repository: key, store: r.store as string, tags: [] }
-      if (summary.store !== r.store) continue // a shadowed copy in a later store is not what is served
-      summary.tags.push({
-        tag: r.tag as string,
-        digest: r.digest as string,
-        mediaType: r.media_type as string,
-        platforms: JSON.parse(r.platforms as string),
-        size: r.size as number,
-      })
-      byRepo.set(key, summary)
-    }
-    const images = [...byRepo.values()]
-    const files = this.fileRoots
-      .filter((root) => !filter.prefix || root.prefix.startsWith(filter.prefix) || filter.prefix.startsWith(root.prefix))
-      .map((root) => {
-        const label = rootLabel(root)
-        let rel = filter.prefix && filter.prefix.startsWith(root.prefix) ? filter.prefix.slice(root.prefix.length).replace(/^\/+/, '') : ''
-        rel = rel.replace(/[\\%_]/g, (c) => `\\${c}`)
-        const row = this.db
-          .prepare(
-            `SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM files WHERE root = ? AND (? = '' OR path LIKE ? ESCAPE '\\')`,
-          )
-          .get(label, rel, `${rel}%`) as { count: number; bytes: number }
-        return { prefix: root.prefix, path: root.path, count: row.count, bytes: row.bytes }
-      })
-    const trees = this.trees()
-    const uniqueBytes = (
-      this.db.prepare('SELECT COALESCE(SUM(size), 0) AS bytes FROM (SELECT DISTINCT digest, size FROM blobs)').get() as { bytes: number }
-    ).bytes
-    return {
-      images,
-      files,
-      trees,
-      totals: {
-        repositories: images.length,
-        tags: images.reduce((n, i) => n + i.tags.length, 0),
-        imageBytes: uniqueBytes,
-        files: files.reduce((n, f) => n + f.count, 0),
-        fileBytes: files.reduce((n, f) => n + f.bytes, 0),
-        trees: trees.length,
-        treesFailing: trees.filter((t) => !t.ok).length,
-      },
-      scan: { complete: this.scanned, finishedAt: this.lastScan?.finishedAt ?? null, ms: this.lastScan?.ms ?? null },
-    }
+    const scan = { complete: this.scanned, finishedAt: this.lastScan?.finishedAt ?? null, ms: this.lastScan?.ms ?? null }
+    return { ...readInventory(this.db, this.fileRoots, this.trees(), scan, filter), problems: this.imageProblems(filter) }
   }
 
   close(): void {

@@ -5,10 +5,12 @@
  * transactions so a scan of 100,000 files never holds the event loop for
  * long (requests are served between batches).
  */
-import { lstat } from 'node:fs/promises'
+import { lstat, realpath } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
 import { readFolder } from './folder.js'
-import { join, relative, sep } from 'node:path'
-import { isListType, parseDigest, type Digest, type ImageStore, type ManifestInfo, type Platform } from '../images/index.js'
+import { isAbsolute, join, relative, sep } from 'node:path'
+import { followLink, linkRule, wouldLoop, type LinkRule, type SymlinkPolicy } from './links.js'
+import { checkImage, type Digest, type ImageProblem, type ImageSource, type ImageStore, type ManifestInfo } from '../images/index.js'
 
 export const BATCH_SIZE = 500
 const STAT_PARALLEL = 32
@@ -24,6 +26,8 @@ export interface ImageRow {
   size: number
   /** Blobs the image references, with their sizes. */
   blobs: Array<{ digest: string; size: number }>
+  /** What a pull of the tag would need and not find (src/images/check.ts). */
+  problems: ImageProblem[]
 }
 
 export interface FileRow {
@@ -32,9 +36,6 @@ export interface FileRow {
   size: number
   mtime: number
 }
-
-const platformName = (p: Platform | undefined): string | undefined =>
-  p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : undefined
 
 /** Reads a manifest and checks its digest; undefined when missing, unreadable, incomplete or corrupt. */
 export const readVerifiedManifest = async (
@@ -45,103 +46,140 @@ export const readVerifiedManifest = async (
   return result?.ok ? { bytes: result.manifest.bytes, info: result.manifest.info } : undefined
 }
 
-const imageSize = (bytes: Buffer, info: ManifestInfo, blobs: Array<{ digest: string; size: number }>): number => {
-  let size = bytes.length
-  for (const d of [info.config, ...(info.layers ?? [])]) {
-    if (d && typeof d.size === 'number') {
-      size += d.size
-      blobs.push({ digest: d.digest, size: d.size })
-    }
-  }
-  return size
-}
+/** A repository of one store as a pull through that store sees it. */
+export const storeSource = (store: ImageStore, repository: string): ImageSource => ({
+  readManifest: (d) => store.readManifest(d),
+  hasManifest: (d) => store.hasManifest(repository, d),
+  stat: (d) => store.stat(repository, d),
+  readBlob: (d) => store.readBlob(d),
+})
 
 /**
- * Describes every tag of a repository. A tag whose manifest blob is missing
- * or does not match its digest (still being copied in) is left out: it is
- * listed once the blob is complete.
+ * Describes every tag of a repository, each checked whole (its index, child
+ * manifests, configs and layers present, at their sizes; configs parsed).
+ * A tag whose own manifest is missing or does not match its digest (still
+ * being copied in) is left out of the rows: it is listed once the blob is
+ * complete. Its problem is reported with the others.
  */
-export const scanRepository = async (store: ImageStore, repository: string): Promise<{ rows: ImageRow[]; incomplete: string[] }> => {
+export const scanRepository = async (
+  store: ImageStore,
+  repository: string,
+): Promise<{ rows: ImageRow[]; incomplete: string[]; problems: ImageProblem[] }> => {
   const rows: ImageRow[] = []
   const incomplete: string[] = []
+  const problems: ImageProblem[] = []
+  const source = storeSource(store, repository)
   const tags = (await store.tags(repository)) ?? []
   const describe = async (tag: string): Promise<void> => {
     const digest = await store.resolveTag(repository, tag)
-    const manifest = digest && (await readVerifiedManifest(store, digest))
-    if (!digest || !manifest) {
+    if (!digest) {
       incomplete.push(tag)
       return
     }
-    const blobs: Array<{ digest: string; size: number }> = [{ digest: digest.value, size: manifest.bytes.length }]
-    let size: number
-    const platforms: string[] = []
-    if (isListType(manifest.info.mediaType)) {
-      size = manifest.bytes.length
-      for (const child of manifest.info.manifests ?? []) {
-        const name = platformName(child.platform)
-        if (name) platforms.push(name)
-        const cd = parseDigest(child.digest)
-        const cm = cd && (await readVerifiedManifest(store, cd))
-        if (cm) {
-          blobs.push({ digest: child.digest, size: cm.bytes.length })
-          size += imageSize(cm.bytes, cm.info, blobs)
-        } else size += child.size ?? 0
-      }
-    } else {
-      size = imageSize(manifest.bytes, manifest.info, blobs)
-      const config = manifest.info.config && parseDigest(manifest.info.config.digest)
-      const cfg = config && (await store.readBlob(config).catch(() => undefined))
-      if (cfg) {
-        try {
-          const doc = JSON.parse(cfg.toString('utf8')) as Platform
-          const name = platformName(doc)
-          if (name) platforms.push(name)
-        } catch {
-          // An unreadable config leaves the platform unknown.
-        }
-      }
+    const checked = await checkImage(source, `${repository}:${tag}`, digest)
+    problems.push(...checked.problems)
+    if (checked.mediaType === null) {
+      incomplete.push(tag)
+      return
     }
-    rows.push({ store: store.label, repository, tag, digest: digest.value, mediaType: manifest.info.mediaType, platforms, size, blobs })
+    rows.push({
+      store: store.label,
+      repository,
+      tag,
+      digest: digest.value,
+      mediaType: checked.mediaType,
+      platforms: checked.platforms,
+      size: checked.size,
+      blobs: checked.blobs,
+      problems: checked.problems,
+    })
   }
   for (let i = 0; i < tags.length; i += TAG_PARALLEL) await Promise.all(tags.slice(i, i + TAG_PARALLEL).map(describe))
   rows.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
-  return { rows, incomplete }
+  problems.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0))
+  return { rows, incomplete, problems }
+}
+
+export interface WalkOptions {
+  /** Where to start: the root (default) or a folder in it. */
+  under?: string
+  /** `files.symlinks`: which symlinks are followed (links.ts); `never` when not given. */
+  symlinks?: SymlinkPolicy
+}
+
+/**
+ * The real paths of the folders from the root down to `under` when the rule
+ * lets each be reached (a folder reached through a link the rule refuses
+ * has nothing to list); null otherwise.
+ */
+const chainTo = async (rootPath: string, under: string, rule: LinkRule): Promise<string[] | null> => {
+  const chain = [rule.rootReal]
+  const rel = relative(rootPath, under)
+  if (rel.startsWith('..') || isAbsolute(rel)) return null
+  let lexical = rootPath
+  let expected = rule.rootReal
+  for (const segment of rel.split(sep).filter(Boolean)) {
+    lexical = join(lexical, segment)
+    expected = join(expected, segment)
+    const real = await realpath(lexical).catch(() => null)
+    if (!real) return null
+    if (real !== expected) {
+      // A link on the way: followed only as the rule says.
+      const followed = await followLink(rule, lexical)
+      if (!followed || !followed.stats.isDirectory() || wouldLoop(followed.real, chain)) return null
+    }
+    chain.push(real)
+    expected = real
+  }
+  return chain
 }
 
 /**
  * Walks a file root, calling `onBatch` with up to BATCH_SIZE rows at a time.
- * Symlinks are recorded as what they are (not followed): the catalog lists
- * the tree, the file server decides what a link may reach.
+ * Symlinks are followed as the file server follows them (`symlinks`, see
+ * links.ts): a link the rule refuses is not listed and a linked folder it
+ * refuses is not walked, so the catalog never lists what is not served.
  */
 export const walkFiles = async (
   rootLabel: string,
   rootPath: string,
   onBatch: (rows: FileRow[]) => void,
-  under = rootPath,
+  options: WalkOptions = {},
 ): Promise<number> => {
+  const under = options.under ?? rootPath
+  const rule = await linkRule(rootPath, options.symlinks ?? 'never')
+  if (!rule) return 0
+  const start = await chainTo(rootPath, under, rule)
+  if (!start) return 0
   let batch: FileRow[] = []
   let count = 0
   const flush = (): void => {
     if (batch.length) onBatch(batch)
     batch = []
   }
-  const walk = async (dir: string): Promise<void> => {
+  const add = (path: string, st: Stats): void => {
+    batch.push({
+      root: rootLabel,
+      path: relative(rootPath, path).split(sep).join('/'),
+      size: st.size,
+      mtime: Math.floor(st.mtimeMs),
+    })
+    count++
+  }
+  const walk = async (dir: string, chain: readonly string[]): Promise<void> => {
     const folder = await readFolder(dir)
-    const subdirs = folder.dirs.map((name) => join(dir, name))
+    const real = chain[chain.length - 1]!
+    const subdirs: Array<{ path: string; chain: readonly string[] }> = folder.dirs.map((name) => ({
+      path: join(dir, name),
+      chain: [...chain, join(real, name)],
+    }))
     const names = folder.files
     // lstat a folder's files together: the thread pool works in parallel.
     for (let i = 0; i < names.length; i += STAT_PARALLEL) {
       const slice = names.slice(i, i + STAT_PARALLEL)
       const stats = await Promise.all(slice.map((n) => lstat(join(dir, n)).catch(() => undefined)))
       stats.forEach((st, k) => {
-        if (!st || !st.isFile()) return
-        batch.push({
-          root: rootLabel,
-          path: relative(rootPath, join(dir, slice[k]!)).split(sep).join('/'),
-          size: st.size,
-          mtime: Math.floor(st.mtimeMs),
-        })
-        count++
+        if (st?.isFile()) add(join(dir, slice[k]!), st)
       })
       if (batch.length >= BATCH_SIZE) {
         flush()
@@ -149,9 +187,18 @@ export const walkFiles = async (
         await new Promise((r) => setImmediate(r))
       }
     }
-    for (const d of subdirs) await walk(d)
+    if (rule.policy !== 'never') {
+      for (const name of folder.links) {
+        const path = join(dir, name)
+        const followed = await followLink(rule, path)
+        if (!followed) continue
+        if (followed.stats.isFile()) add(path, followed.stats)
+        else if (!wouldLoop(followed.real, chain)) subdirs.push({ path, chain: [...chain, followed.real] })
+      }
+    }
+    for (const d of subdirs) await walk(d.path, d.chain)
   }
-  await walk(under)
+  await walk(under, start)
   flush()
   return count
 }

@@ -7,8 +7,8 @@ import type { Schema } from './db.js'
 
 export const CATALOG_SCHEMA: Schema = {
   name: 'catalog',
-  version: 2,
-  tables: ['images', 'blobs', 'files', 'trees'],
+  version: 3,
+  tables: ['images', 'blobs', 'files', 'trees', 'image_problems'],
   // Version 1 kept a scan_state table that nothing read.
   retired: ['scan_state'],
   ddl: `
@@ -29,6 +29,17 @@ export const CATALOG_SCHEMA: Schema = {
       size    INTEGER NOT NULL,
       PRIMARY KEY (store, digest)
     );
+    CREATE TABLE IF NOT EXISTS image_problems (
+      store       TEXT NOT NULL,
+      repository  TEXT NOT NULL,
+      image       TEXT NOT NULL,
+      platform    TEXT NOT NULL,
+      digest      TEXT NOT NULL,
+      kind        TEXT NOT NULL,
+      part        TEXT NOT NULL,
+      detail      TEXT
+    );
+    CREATE INDEX IF NOT EXISTS image_problems_repository ON image_problems (store, repository);
     CREATE TABLE IF NOT EXISTS files (
       root    TEXT NOT NULL,
       path    TEXT NOT NULL,

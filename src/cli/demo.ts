@@ -40,6 +40,8 @@ export const addDemo = (program: Command): void => {
         'Images:',
         ...DEMO_IMAGES.map((i) => `  ${i.repository}:${i.tags.join(', ')}  — ${i.kind}`),
         '',
+        `Status page: ${base}/status`,
+        '',
         'Try:',
         `  curl -s ${base}/v2/_catalog`,
         `  curl -s ${base}/v2/library/hello/tags/list`,

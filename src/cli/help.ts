@@ -29,6 +29,16 @@ export const EXAMPLES: Record<string, Array<[string, string]>> = {
     ['hash every blob and file of a bundle', 'outpost verify --bundle /opt/kubeplay/resources'],
     ['check the yum and apt trees', 'outpost verify --repos --config /etc/outpost/config.yaml'],
   ],
+  check: [
+    [
+      'the bundle against kubespray lists, for amd64 and arm64',
+      'outpost check --bundle /opt/kubeplay/resources --images images.list --files files.list --platforms linux/amd64,linux/arm64',
+    ],
+    [
+      'what kubeadm needs, asked of a running Outpost',
+      'kubeadm config images list > k.list && outpost check --images k.list http://10.0.0.1:8080',
+    ],
+  ],
   'check-config': [['check a config file before a restart', 'outpost check-config /etc/outpost/config.yaml']],
   status: [
     ['the local Outpost (the configured HTTP listener)', 'outpost status'],
@@ -39,8 +49,8 @@ export const EXAMPLES: Record<string, Array<[string, string]>> = {
 
 export const EXIT_HELP = [
   '',
-  'Exit status: 0 success; 1 a check found problems (verify, status not ready or',
-  'not answering, check-config); 2 a configuration or start-up error (a bad key',
+  'Exit status: 0 success; 1 a check found problems (verify, check, status not',
+  'ready or not answering, check-config); 2 a configuration or start-up error (a bad key',
   'or flag, a missing root, a listener that cannot bind). Stack traces are shown',
   'only with --log-level debug (or OUTPOST_LOG_LEVEL=debug).',
 ].join('\n')

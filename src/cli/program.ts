@@ -1,5 +1,5 @@
 /**
- * outpost serve | demo | ls | import PATH… | certs [--ca] | certs rotate-ca | verify [--repos] | check-config | --version
+ * outpost serve | demo | ls | import PATH… | certs [--ca] | certs rotate-ca | verify [--repos] | check | check-config | --version
  * Each subcommand lives in its own module and takes only the flags of the keys it reads.
  */
 import { Command } from 'commander'
@@ -12,6 +12,7 @@ import { addServe } from './serve.js'
 import { addStatus } from './status.js'
 import { addCompletion } from './completion.js'
 import { addVerify } from './verify.js'
+import { addCheck } from './check.js'
 import { VERSION } from '../server/version.js'
 import { EXIT_HELP, addExamples } from './help.js'
 
@@ -31,6 +32,7 @@ export const buildProgram = (): Command => {
   addCerts(program)
   addImport(program)
   addVerify(program)
+  addCheck(program)
   addCheckConfig(program)
   addStatus(program)
   addCompletion(program)

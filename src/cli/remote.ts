@@ -3,8 +3,8 @@
  * fail as one line naming the address (nothing answers, no answer in time,
  * an untrusted certificate, an HTTP error).
  */
-import { get as httpGet } from 'node:http'
-import { get as httpsGet } from 'node:https'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { RemoteError } from './run.js'
 
 export const DEFAULT_TIMEOUT_MS = 5000
@@ -67,12 +67,14 @@ export interface GetOptions {
   timeoutMs?: number
   /** Certificates to trust for https:// (replaces the system's: include them). */
   ca?: string[]
+  /** A JSON body to POST instead of a GET. */
+  json?: unknown
 }
 
 export const getFrom = (base: URL, path: string, options: GetOptions = {}): Promise<Answer> =>
   new Promise((resolveAnswer, reject) => {
     const url = new URL(path, base)
-    const get = url.protocol === 'https:' ? httpsGet : httpGet
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     const unreachable = (err: unknown): void => {
       const reason = unreachableReason(err)
@@ -86,7 +88,11 @@ export const getFrom = (base: URL, path: string, options: GetOptions = {}): Prom
       )
     }
     const tls = url.protocol === 'https:' && options.ca ? { ca: options.ca } : {}
-    const req = get(url, { headers: { accept: options.accept ?? 'application/json' }, timeout: timeoutMs, ...tls }, (res) => {
+    const body = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json))
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json' }
+    if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(body.length) })
+    const method = body ? 'POST' : 'GET'
+    const req = send(url, { method, headers, timeout: timeoutMs, ...tls }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('error', () => reject(new RemoteError(`${base.origin} stopped answering`)))
@@ -100,6 +106,7 @@ export const getFrom = (base: URL, path: string, options: GetOptions = {}): Prom
     })
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })))
     req.on('error', unreachable)
+    req.end(body)
   })
 
 /** The first line of an error answer, for a message. */

@@ -37,4 +37,19 @@ export {
   type ResolveRequest,
 } from './resolve.js'
 export * from './store/index.js'
+export {
+  checkImage,
+  formatImageProblem,
+  isBreaking,
+  isForeignLayer,
+  platformName,
+  IMAGE_PROBLEM_KINDS,
+  type CheckImageOptions,
+  type ImageCheck,
+  type ImagePart,
+  type ImageProblem,
+  type ImageProblemKind,
+  type ImageSource,
+  type ImageState,
+} from './check.js'
 export { Registry2Writer, OciLayoutWriter, writeAtomic, type BlobBytes, type ImageBlobs } from './store/writers.js'

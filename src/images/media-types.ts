@@ -41,6 +41,8 @@ export interface Descriptor {
   platform?: Platform
   artifactType?: string
   annotations?: Record<string, string>
+  /** Where a non-distributable layer may be fetched from instead. */
+  urls?: string[]
 }
 
 /** What Outpost needs to know of a stored manifest, parsed once. */

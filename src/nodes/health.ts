@@ -1,8 +1,9 @@
 /**
  * Liveness and readiness. `/healthz` says the process answers. `/readyz`
  * says "nodes can install from me": every check registered by the server
- * passes (roots readable, first catalog scan done, package trees intact,
- * certificate valid for more than 14 days). 503 with the failing checks as
+ * passes (roots and their blobs folders readable, data_dir writable and not
+ * full, first catalog scan done and the catalog not behind, package trees
+ * intact, certificate valid for more than 14 days). 503 with the failing checks as
  * JSON otherwise; `?verbose` lists every check either way, and with it what
  * `outpost status` shows beside them (version, listeners, certificate).
  */

@@ -22,7 +22,8 @@ export interface Thresholds {
   staleAfterS: number
 }
 
-export type NodeFlag = 'clock-skew' | 'stale'
+/** `arch`: an image the node needs lacks its architecture (added by src/bundle/node-flags.ts). */
+export type NodeFlag = 'clock-skew' | 'stale' | 'arch'
 
 export const DEFAULT_GROUP = 'kube_node'
 export const K8S_CLUSTER_CHILDREN = ['kube_control_plane', 'kube_node', 'calico_rr'] as const
@@ -78,6 +79,8 @@ export interface NodeView {
   clockUncertaintyMs: number | null
   ntpOffsetMs: number | null
   flags: NodeFlag[]
+  /** With the `arch` flag: the node's platform and the images lacking it (the first few, and how many). */
+  archMissing?: { platform: string; images: string[]; count: number }
 }
 
 export interface NodesView {
@@ -164,10 +167,17 @@ export const renderNodesText = (view: NodesView): string => {
       formatOffset(n.clockOffsetMs, n.clockUncertaintyMs),
       formatOffset(n.ntpOffsetMs),
       n.groups.join(','),
-      n.flags.map((f) => (f === 'clock-skew' ? 'SKEW' : 'STALE')).join(','),
+      n.flags.map((f) => (f === 'clock-skew' ? 'SKEW' : f.toUpperCase())).join(','),
     ])
   }
-  return `${head}\n${table(header, rows)}\n`
+  const arch = view.nodes.flatMap((n) =>
+    n.archMissing
+      ? [
+          `# ARCH ${n.hostname}: ${n.archMissing.count} image(s) lack ${n.archMissing.platform}: ${n.archMissing.images.join(', ')}${n.archMissing.count > n.archMissing.images.length ? ', …' : ''}`,
+        ]
+      : [],
+  )
+  return `${head}\n${table(header, rows)}\n${arch.map((l) => `${l}\n`).join('')}`
 }
 
 // ---- kubespray inventory ----------------------------------------------------

@@ -2,42 +2,29 @@
  * The nodes router: /time, /nodes, /setup. Handlers are thin: validate,
  * call the store or a renderer, send.
  */
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Logger } from 'pino'
 import { HttpError, labelRoute, wantsText } from '../http/index.js'
 import { checkinOffset, parseCheckin, type CheckinIssue } from './checkin.js'
 import { preciseNow, type Clock } from './clock.js'
 import type { Env } from './env.js'
-import { flagsOf, formatOffset, nodesView, renderInventoryIni, renderInventoryYaml, renderNodesText, type Thresholds } from './inventory.js'
+import {
+  flagsOf,
+  formatOffset,
+  nodesView,
+  renderInventoryIni,
+  renderInventoryYaml,
+  renderNodesText,
+  type NodesView,
+  type Thresholds,
+} from './inventory.js'
 import { toReport, type NodeStore } from './store.js'
 import { timeHandler } from './time.js'
-import {
-  buildSetupContext,
-  findSetupFile,
-  parseOrigin,
-  renderBootstrap,
-  renderManifest,
-  renderSetupIndex,
-  setupFiles,
-  type SetupTree,
-  type SetupContext,
-} from './setup/index.js'
+import { setupRouter, type SetupSource } from './setup/index.js'
 
 /** A check-in is a few hundred bytes; this leaves room for many addresses and labels. */
 export const CHECKIN_MAX_BYTES = 64 * 1024
-
-/** What the set-up files are rendered from, read at each request (the CA and trees may appear later). */
-export interface SetupSource {
-  domains: readonly string[]
-  /** Upstream registry hosts to mirror. */
-  upstreams: readonly string[]
-  /** Outpost's CA certificate (PEM), or null when there is none yet. */
-  caPem(): string | null
-  trees(): readonly SetupTree[]
-  /** Port of the HTTPS listener, or null. */
-  httpsPort(): number | null
-}
 
 export interface NodesApiOptions {
   logger: Logger
@@ -47,9 +34,9 @@ export interface NodesApiOptions {
   ntp: () => { port: number } | null
   setup: SetupSource
   clock?: Clock
+  /** Adds what others know of the nodes to `GET /nodes` (the ARCH flag, src/bundle/node-flags.ts). */
+  decorate?: (view: NodesView) => NodesView | Promise<NodesView>
 }
-
-type Ctx = Context<Env>
 
 /** A refused check-in: JSON `{ error, issues }` for programs, one line of text for people. */
 const problem = (status: 400 | 413 | 415, error: string, issues: CheckinIssue[] = []): HttpError =>
@@ -130,9 +117,10 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
     },
   )
 
-  app.get('/nodes', function listNodes(c) {
+  app.get('/nodes', async function listNodes(c) {
     labelRoute(c.env?.incoming, 'nodes')
-    const view = nodesView(store.list(), clock(), thresholds)
+    const plain = nodesView(store.list(), clock(), thresholds)
+    const view = options.decorate ? await options.decorate(plain) : plain
     c.header('Cache-Control', 'no-store')
     c.header('Vary', 'Accept, User-Agent')
     if (wantsText(c.req.query('format'), c.req.header('accept'), c.req.header('user-agent'))) return c.text(renderNodesText(view))
@@ -153,67 +141,7 @@ export const nodesApi = (options: NodesApiOptions): Hono<Env> => {
     return c.body(renderInventoryYaml(store.list(), clock(), thresholds), 200, { 'Content-Type': 'application/yaml; charset=utf-8' })
   })
 
-  /** The set-up context for the Host the node used; a Host that cannot be written into files is refused. */
-  const setupContext = (c: Ctx): SetupContext => {
-    const url = new URL(c.req.url)
-    const origin = `${url.protocol}//${url.host}`
-    if (!parseOrigin(origin)) {
-      throw new HttpError(
-        400,
-        `the Host header (${c.req.header('host') ?? 'none'}) is not a host name or address Outpost can write into set-up files`,
-      )
-    }
-    return buildSetupContext({
-      origin,
-      domains: options.setup.domains,
-      upstreams: options.setup.upstreams,
-      caPem: options.setup.caPem(),
-      trees: options.setup.trees(),
-      httpsPort: options.setup.httpsPort(),
-      ntpPort: options.ntp()?.port ?? null,
-    })
-  }
-
-  app.get('/setup', (c) => c.redirect('/setup/', 301))
-
-  app.get('/setup/', function setupIndex(c) {
-    labelRoute(c.env?.incoming, 'setup')
-    const ctx = setupContext(c)
-    return c.text(renderSetupIndex(ctx, setupFiles(ctx)))
-  })
-
-  app.get('/setup/bootstrap.sh', function bootstrapScript(c) {
-    labelRoute(c.env?.incoming, 'setup')
-    const ctx = setupContext(c)
-    c.header('Cache-Control', 'no-store')
-    return c.body(renderBootstrap(ctx, setupFiles(ctx)), 200, { 'Content-Type': 'text/x-shellscript; charset=utf-8' })
-  })
-
-  app.get('/setup/manifest.txt', function setupManifest(c) {
-    labelRoute(c.env?.incoming, 'setup')
-    const ctx = setupContext(c)
-    c.header('Cache-Control', 'no-store')
-    return c.text(renderManifest(ctx, setupFiles(ctx)))
-  })
-
-  app.get('/setup/*', function setupFile(c) {
-    labelRoute(c.env?.incoming, 'setup')
-    const ctx = setupContext(c)
-    const file = findSetupFile(setupFiles(ctx), c.req.path)
-    if (!file) {
-      const why =
-        c.req.path === '/setup/ca.crt'
-          ? 'Outpost has no CA yet'
-          : c.req.path === '/setup/chrony.conf' || c.req.path === '/setup/timesyncd.conf'
-            ? ctx.ntpPort === null
-              ? 'Outpost serves no time (listen.ntp is off or could not bind)'
-              : 'systemd-timesyncd can only use port 123'
-            : 'no such set-up file; see /setup/'
-      throw new HttpError(404, why)
-    }
-    c.header('Cache-Control', 'no-store')
-    return c.body(file.render!(), 200, { 'Content-Type': file.contentType })
-  })
+  app.route('/', setupRouter({ source: options.setup, ntp: options.ntp }))
 
   return app
 }

@@ -9,6 +9,7 @@ import type { HttpBindings } from '@hono/node-server'
 import { HttpError, labelRoute, wantsText } from '../http/index.js'
 import type { Catalog, ServedInventory, MissKind, MissRow } from '../catalog/index.js'
 import { humanBytes, table } from './text.js'
+import { formatImageProblem } from '../images/index.js'
 
 type Env = { Bindings: HttpBindings }
 
@@ -24,6 +25,8 @@ export const renderInventoryText = (inv: ServedInventory): string => {
     img.tags.map((t) => [img.repository, t.tag, short(t.digest), t.platforms.join(',') || '-', humanBytes(t.size)]),
   )
   if (imageRows.length) parts.push(table(['REPOSITORY', 'TAG', 'DIGEST', 'PLATFORMS', 'SIZE'], imageRows))
+  const problems = inv.problems ?? []
+  if (problems.length) parts.push(`Image problems: ${problems.length}`, ...problems.map((p) => `  ${formatImageProblem(p)}`))
   parts.push('')
   parts.push(`Files: ${inv.totals.files} files, ${humanBytes(inv.totals.fileBytes)}`)
   if (inv.files.length)

@@ -67,6 +67,7 @@ export const renderHtml = (displayPath: string, entries: readonly ListingEntry[]
     ...rows,
     '</tbody>',
     '</table>',
+    '<hr><p><a href="/status" rel="related">Outpost status</a></p>',
     '</body>',
     '</html>',
     '',

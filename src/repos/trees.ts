@@ -13,9 +13,10 @@
  *   (with or without a Release) outside any `dists/`.
  *
  * Each tree's signing key, when it publishes one, is found beside it
- * (keys.ts); an apt suite's components are those its Release names whose
- * indexes are mirrored (apt.ts). Node set-up writes both into the sources
- * it hands out.
+ * (keys.ts), and whether it is signed is read off the tree (signatures.ts);
+ * an apt suite's components are those its Release names whose indexes are
+ * mirrored (apt.ts). Node set-up writes all of it into the sources it hands
+ * out.
  *
  * Checking plans each tree from its indexes (yum.ts, apt.ts) and runs the
  * file checks (checks.ts). `PackageTrees` keeps the latest reports for the
@@ -26,6 +27,7 @@ import { join } from 'node:path'
 import { planApt, sourcesComponents } from './apt.js'
 import { runFileChecks, type CheckContext, type FileCheck, type IndexPlan, type TreeProblem } from './checks.js'
 import { findSigningKey } from './keys.js'
+import { aptReleaseSigned, yumMetadataSigned, yumPackagesSigned } from './signatures.js'
 import { isDir, isFile } from './probe.js'
 import { mountRoots, type FileRootSpec, type SymlinkPolicy } from './roots.js'
 import { encodeSegment } from './safe-path.js'
@@ -48,6 +50,8 @@ export interface PackageTree {
   releaseDir: string | null
   /** URL path of the signing key the tree publishes (keys.ts), or null. */
   signingKey: string | null
+  /** apt: the Release is signed (InRelease or Release.gpg); yum: repodata/repomd.xml.asc is there. */
+  signed: boolean
 }
 
 export interface TreeReport {
@@ -59,6 +63,10 @@ export interface TreeReport {
   components: string[]
   /** URL path of the tree's signing key, or null. */
   signingKey: string | null
+  /** apt: the Release is signed; yum: repomd.xml is (repomd.xml.asc). */
+  signed: boolean
+  /** yum: every package looked at carries an RPM signature (false: one does not; null: none could be read). apt: null. */
+  packagesSigned: boolean | null
   /** Packages the indexes name (each file once). */
   packages: number
   /** Index files checked (repodata files; Packages files). */
@@ -137,20 +145,36 @@ export const detectTrees = async (roots: readonly FileRootSpec[], options: Detec
         return key === null ? null : url + key.split('/').map(encodeSegment).join('/')
       }
       if (names.has('repodata') && (await isFile(join(dir, 'repodata', 'repomd.xml')))) {
-        found.push({ ...base, kind: 'yum', suite: null, releaseDir: null, signingKey: await signingKey('yum') })
+        found.push({
+          ...base,
+          kind: 'yum',
+          suite: null,
+          releaseDir: null,
+          signingKey: await signingKey('yum'),
+          signed: await yumMetadataSigned(dir),
+        })
         continue
       }
       if (names.has('dists') && (await isDir(join(dir, 'dists')))) {
         const suites = await findSuites(join(dir, 'dists'))
         const key = suites.length ? await signingKey('apt') : null
-        for (const suite of suites)
-          found.push({ ...base, kind: 'apt', suite, releaseDir: join(dir, 'dists', ...suite.split('/')), signingKey: key })
+        for (const suite of suites) {
+          const releaseDir = join(dir, 'dists', ...suite.split('/'))
+          found.push({ ...base, kind: 'apt', suite, releaseDir, signingKey: key, signed: await aptReleaseSigned(releaseDir) })
+        }
         if (suites.length) continue
       }
       // A flat repository has a Packages index beside (or without) its Release.
       const flatIndex = ['Packages', 'Packages.gz', 'Packages.xz'].some((n) => files.includes(n))
       if (flatIndex && !rel.includes('dists')) {
-        found.push({ ...base, kind: 'apt', suite: null, releaseDir: dir, signingKey: await signingKey('apt') })
+        found.push({
+          ...base,
+          kind: 'apt',
+          suite: null,
+          releaseDir: dir,
+          signingKey: await signingKey('apt'),
+          signed: await aptReleaseSigned(dir),
+        })
         continue
       }
       if (rel.length >= maxDepth) continue
@@ -214,9 +238,13 @@ export const checkTrees = async (roots: readonly FileRootSpec[], options: CheckT
     const outcomes = await runFileChecks(plan.checks, ctx, () => onProgress?.({ phase: 'check', done: ++done, total, tree }))
     const problems = [...plan.problems]
     let packageBytes = 0
+    // Packages found whole inside the root: the ones whose signatures may be read.
+    const present: string[] = []
     outcomes.forEach((o, i) => {
       if (o.problem) problems.push(o.problem)
-      if ((plan.checks[i] as FileCheck).role === 'package') packageBytes += o.bytes
+      const check = plan.checks[i] as FileCheck
+      if (check.role === 'package') packageBytes += o.bytes
+      if (check.role === 'package' && !o.problem) present.push(check.path)
     })
     reports.push({
       kind: tree.kind,
@@ -225,6 +253,8 @@ export const checkTrees = async (roots: readonly FileRootSpec[], options: CheckT
       suite: tree.suite,
       components: tree.suite ? sourcesComponents(tree.suite, plan.components ?? []) : [],
       signingKey: tree.signingKey,
+      signed: tree.signed,
+      packagesSigned: tree.kind === 'yum' ? await yumPackagesSigned(present) : null,
       packages: plan.packages,
       indexFiles: plan.indexFiles,
       packageBytes,

@@ -31,8 +31,13 @@ import type { Listener } from './listen.js'
 import type { Db } from '../catalog/db.js'
 import { nodesApi, NodeStore, DEFAULT_UPSTREAMS, type SetupSource } from '../nodes/index.js'
 import type { SetupTree } from '../nodes/setup/context.js'
+import { previousCaReader } from '../tls/index.js'
 import type { TreeReport } from '../repos/index.js'
 import { normalizeUpstream } from '../images/index.js'
+import { allowedMethods, storageFailure } from './protocol-edges.js'
+import { requirementsRouter, statusRouter, withArchFlags, type RequirementsMonitor } from '../bundle/index.js'
+import { nodesView, type NodesView } from '../nodes/inventory.js'
+import { serverPaths } from './status-paths.js'
 
 export interface AppOptions {
   layout: ServedLayout
@@ -59,6 +64,8 @@ export interface AppOptions {
   fileCache?: FileCache
   /** The users who may write through the HTTP and HTTPS listeners (registry.auth.htpasswd); none: read-only. */
   htpasswd?: CredentialCheck | null
+  /** `requirements:` and its latest report (`/inventory/requirements`, the ARCH flag of `/nodes`). */
+  requirements?: RequirementsMonitor
 }
 
 /**
@@ -76,6 +83,7 @@ export const BUILT_IN_PATHS: readonly string[] = [
   '/setup',
   '/metrics',
   '/ca.crt',
+  '/status',
 ]
 
 type Env = { Bindings: HttpBindings & ListenerBinding }
@@ -104,8 +112,14 @@ export const upstreamHosts = (layout: ServedLayout, config: OutpostConfig): stri
 export const setupTrees = (reports: readonly TreeReport[]): SetupTree[] => {
   const byUrl = new Map<string, SetupTree>()
   for (const r of reports) {
-    const tree: SetupTree = byUrl.get(r.url) ?? { kind: r.kind, urlPath: r.url, ...(r.signingKey ? { keyUrl: r.signingKey } : {}) }
-    if (r.suite) tree.suites = [...(tree.suites ?? []), { name: r.suite, components: r.components }]
+    const tree: SetupTree = byUrl.get(r.url) ?? {
+      kind: r.kind,
+      urlPath: r.url,
+      ...(r.signingKey ? { keyUrl: r.signingKey } : {}),
+      signed: r.signed,
+      ...(r.kind === 'yum' ? { packagesSigned: r.packagesSigned } : {}),
+    }
+    if (r.suite) tree.suites = [...(tree.suites ?? []), { name: r.suite, components: r.components, signed: r.signed }]
     byUrl.set(r.url, tree)
   }
   return [...byUrl.values()]
@@ -118,15 +132,38 @@ const setupSource = (options: AppOptions): SetupSource => {
     caPem: () => options.caPem?.() ?? null,
     trees: () => setupTrees(options.packageTrees?.() ?? []),
     httpsPort: () => options.listeners.find((l) => l.name === 'https')?.address.port ?? null,
+    advertise: options.config.server.advertise,
+    extraNames: () => options.config.tls.extra_sans,
+    previousCas: previousCaReader(options.config.data_dir),
   }
 }
 
 export const createApp = (options: AppOptions): Hono<Env> => {
   const { layout, logger, metrics } = options
   const app = new Hono<Env>()
+  const nodeStore = new NodeStore(options.db)
+  const thresholds = { offsetMs: options.config.nodes.offset_threshold_ms, staleAfterS: options.config.nodes.stale_after_s }
+  const requirements = options.requirements
+  const decorate = async (view: NodesView): Promise<NodesView> =>
+    requirements ? withArchFlags(view, await requirements.neededImages()) : view
 
   app.route('/', healthRouter(options.readiness ?? (() => []), options.about))
   app.route('/', inventoryRouter(options.catalog ?? (() => undefined)))
+  app.route(
+    '/',
+    requirementsRouter(() => options.requirements),
+  )
+  app.route(
+    '/',
+    statusRouter({
+      readiness: options.readiness ?? (() => []),
+      ...(options.about ? { about: options.about } : {}),
+      catalog: options.catalog ?? (() => undefined),
+      requirements: () => options.requirements,
+      nodes: () => decorate(nodesView(nodeStore.list(), Date.now(), thresholds)),
+      paths: () => serverPaths(options.config, layout),
+    }),
+  )
 
   // The CA only: a PEM that holds anything but certificates is never sent.
   app.get('/ca.crt', (c) => {
@@ -149,10 +186,11 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     '/',
     nodesApi({
       logger: logger.child({ sub: 'nodes' }),
-      store: new NodeStore(options.db),
-      thresholds: { offsetMs: options.config.nodes.offset_threshold_ms, staleAfterS: options.config.nodes.stale_after_s },
+      store: nodeStore,
+      thresholds,
       ntp: options.ntp,
       setup: setupSource(options),
+      decorate,
     }),
   )
 
@@ -186,8 +224,12 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     }),
   )
 
+  const allowed = allowedMethods(app)
   app.notFound((c) => {
     labelRoute(c.env?.incoming, 'not-found')
+    // A built-in endpoint asked with a method it does not take: 405 with what it takes.
+    const allow = allowed(c.req.path)
+    if (allow) return errorReply(c, new HttpError(405, undefined, { headers: { Allow: allow.join(', ') } }))
     return errorReply(c, new HttpError(404))
   })
 
@@ -198,6 +240,16 @@ export const createApp = (options: AppOptions): Hono<Env> => {
       return errorResponse(err, c.req.method, headers)
     }
     if (err instanceof HTTPException) return errorReply(c, err)
+    const storage = storageFailure(err)
+    if (storage) {
+      logger.warn({ code: storage.code, method: c.req.method, path: c.req.path }, 'request failed: data could not be written')
+      const headers = { 'Retry-After': '60' }
+      if (c.req.path === '/v2' || c.req.path.startsWith('/v2/')) {
+        const e = new RegistryError('UNKNOWN', { code: storage.code }, { message: storage.message, status: storage.status, headers })
+        return errorResponse(e, c.req.method, { [API_VERSION_HEADER]: API_VERSION })
+      }
+      return errorReply(c, new HttpError(storage.status, storage.message, { headers, json: true }))
+    }
     logger.error({ err, method: c.req.method, path: c.req.path }, 'request failed')
     if (c.req.path === '/v2' || c.req.path.startsWith('/v2/')) {
       const unknown = new RegistryError('UNKNOWN', undefined, { message: 'internal error; see the server log' })

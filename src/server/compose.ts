@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { Catalog, openDb, applySchema, type Db } from '../catalog/index.js'
 import { CATALOG_FILE } from '../catalog/db.js'
 import { CATALOG_SCHEMA } from '../catalog/schema.js'
-import { verifyContent, type VerifyProgress } from '../catalog/verify.js'
+import { verifyContent, type VerifyOptions, type VerifyProgress } from '../catalog/verify.js'
 import type { ImageStore } from '../images/index.js'
 import { ConfigError, type OutpostConfig } from './config.js'
 import { buildLayout, type ServedLayout } from './layout.js'
@@ -31,7 +31,7 @@ export const openCatalogDb = (config: OutpostConfig): Db => {
 
 /** The catalog over the layout's stores and file roots. */
 export const openCatalog = (layout: ServedLayout, db: Db, logger: Logger): Catalog =>
-  new Catalog({ db, stores: catalogStores(layout), fileRoots: layout.filesRoots, logger })
+  new Catalog({ db, stores: catalogStores(layout), fileRoots: layout.filesRoots, logger, symlinks: layout.filesSymlinks })
 
 /** The inventory of a layout, scanned now into a catalog held in memory. */
 export const scanInventory = async (layout: ServedLayout) => {
@@ -48,11 +48,16 @@ export const scanInventory = async (layout: ServedLayout) => {
  * Hashes every blob and file of a layout against its name. The hashes go to
  * the catalog database of an earlier `serve` when there is one; none is made.
  */
-export const verifyLayout = async (config: OutpostConfig, layout: ServedLayout, onProgress: VerifyProgress) => {
+export const verifyLayout = async (
+  config: OutpostConfig,
+  layout: ServedLayout,
+  onProgress: VerifyProgress,
+  options: VerifyOptions = {},
+) => {
   const db = existsSync(join(config.data_dir, CATALOG_FILE)) ? openDb(config.data_dir) : undefined
   try {
     if (db) applySchema(db, CATALOG_SCHEMA)
-    return await verifyContent(catalogStores(layout), layout.filesRoots, db, onProgress)
+    return await verifyContent(catalogStores(layout), layout.filesRoots, db, onProgress, options)
   } finally {
     db?.close()
   }

@@ -144,6 +144,32 @@ const sanSchema = z
     message: 'must be a DNS name or an IP address',
   })
 
+/** An origin nodes can be given: http(s), a host name or address, an optional port, nothing else. */
+const advertiseSchema = z
+  .string()
+  .min(1)
+  .refine(
+    (v) => {
+      try {
+        const u = new URL(v)
+        const bare = u.hostname.replace(/^\[|\]$/g, '')
+        return (
+          (u.protocol === 'http:' || u.protocol === 'https:') &&
+          !u.username &&
+          !u.password &&
+          (u.pathname === '/' || u.pathname === '') &&
+          !u.search &&
+          !u.hash &&
+          !/[?#]/.test(v) &&
+          (isIP(bare) !== 0 || /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/.test(bare))
+        )
+      } catch {
+        return false
+      }
+    },
+    { message: 'must be http://HOST[:PORT] or https://HOST[:PORT] (a host name or address, no path)' },
+  )
+
 const TRUE_WORDS = new Set(['true', 'yes', 'on', '1'])
 const FALSE_WORDS = new Set(['false', 'no', 'off', '0'])
 
@@ -223,6 +249,14 @@ const intSchema = (min: number, max: number) =>
 const refIdSchema = z
   .string()
   .regex(/^(?:[\x21-\x7e]{1,4}|\d{1,3}(?:\.\d{1,3}){3})$/, 'must be 1-4 ASCII characters (e.g. LOCL) or an IPv4 address')
+
+/** One or more platforms, comma-separated: `linux/amd64`, `arm64`, `linux/arm/v7`. */
+const platformEntrySchema = z
+  .string()
+  .regex(
+    /^\s*[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}\s*(,\s*[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}\s*)*$/,
+    'must be a platform (os/arch[/variant] or arch, e.g. linux/arm64), or several comma-separated',
+  )
 
 const LISTEN_ARG = 'addr:port|off'
 
@@ -426,6 +460,25 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    catalog: section(
+      z
+        .object({
+          max_watches: key(intSchema(1, 10_000_000).default(16_384), {
+            doc: 'at most this many folders are watched (one inotify watch each) over every store and file root; past it, what is left unwatched is scanned again every `catalog.rescan_interval_s`',
+            notes: [
+              'The catalog watches every folder of the stores and file roots (one inotify',
+              'watch each). Past this many, Outpost logs it once and scans the stores and',
+              'roots with unwatched folders again every rescan_interval_s instead.',
+            ],
+          }),
+          rescan_interval_s: key(intSchema(1, 86_400).default(60), {
+            doc: 'how often a store or file root with unwatched folders is scanned again',
+          }),
+        })
+        .strict()
+        .default({}),
+      { notes: ['The catalog behind /inventory and /readyz follows the disk by watching it.'] },
+    ),
     tls: section(tlsSchema.default({}), {
       notes: [
         'Certificates are made by Outpost under <data_dir>/tls/ (ca.crt, ca.key,',
@@ -462,6 +515,19 @@ export const configSchema = z
       .default({}),
     server: z
       .object({
+        advertise: key(z.array(advertiseSchema).default([]), {
+          doc: 'URLs nodes are given in set-up files (`http://10.0.0.1:8080`); without them, the address a node asked on, refused unless it is one of Outpost’s names or addresses',
+          notes: [
+            'The URLs nodes are given in their set-up files (bootstrap.sh, package',
+            'sources, chrony, containerd): http(s)://HOST[:PORT], no path. A request',
+            'on one of them gets that one, any other request the first. Empty: the',
+            "address the node asked on, which must be one of Outpost's own names or",
+            'addresses (registry.domains, host name, interface addresses,',
+            'tls.extra_sans); another Host gets 421 for /setup/.',
+          ],
+          defaultNote: "the Host asked on, when it is Outpost's",
+          flag: { name: 'advertise', arg: 'url' },
+        }),
         sendfile: key(z.enum(['auto', 'off']).default('auto'), {
           doc: 'large file and blob bodies on plain HTTP: `auto` sends them with sendfile (the outpost-sendfile addon, when built), `off` copies them through JavaScript',
           notes: [
@@ -475,5 +541,45 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    requirements: section(
+      z
+        .object({
+          images: key(z.array(z.string().min(1)).default([]), {
+            doc: 'image list the cluster needs: kubespray `images.list` or `kubeadm config images list` output, one reference per line',
+            paths: 'whole',
+            flag: { name: 'images', arg: 'file', help: 'image list: kubespray images.list or kubeadm config images list output' },
+          }),
+          files: key(z.array(z.string().min(1)).default([]), {
+            doc: 'file list the cluster needs: kubespray `files.list`, one URL per line',
+            paths: 'whole',
+            flag: { name: 'files', arg: 'file', help: 'file URL list: kubespray files.list' },
+          }),
+          packages: key(z.array(z.string().min(1)).default([]), {
+            doc: 'OS package names the cluster needs, one or more per line; `[apt]`, `[yum]` (or `[debian]`, `[rhel]`, …) lines name the family of the names below them',
+            paths: 'whole',
+            flag: { name: 'packages', arg: 'file', help: 'package name list ([apt] / [yum] sections)' },
+          }),
+          platforms: key(z.array(platformEntrySchema).default([]), {
+            doc: 'platforms every required image must have (`linux/amd64`, `arm64`), beside the architectures of the nodes that checked in',
+            flag: {
+              name: 'platforms',
+              arg: 'list',
+              help: 'platforms every required image must have, comma-separated (linux/amd64,linux/arm64)',
+            },
+          }),
+        })
+        .strict()
+        .default({}),
+      {
+        notes: [
+          'What the cluster needs. `outpost check` compares the bundle with it, and so',
+          'does /readyz when any of these is set: every image whole and for every',
+          'platform needed (these, plus the architecture of every node that checked',
+          'in; every image served is held to them when no images list is given),',
+          'every file served (files/HOST/PATH, HOST/PATH or PATH under a root), every',
+          'package in the yum or apt trees. Lists are read again at each check.',
+        ],
+      },
+    ),
   })
   .strict()

@@ -6,7 +6,6 @@ import type { Server as TlsServer } from 'node:tls'
 import { CertificateRenewer, prepareTls, secureContextOptions } from '../tls/index.js'
 import type { Logger } from './logger.js'
 import { Catalog, escapeRef } from '../catalog/index.js'
-import { watchCatalog } from '../catalog/watch.js'
 import { parseV2Path, type Htpasswd, type ListenerKind } from '../registry-api/index.js'
 import { isValidHost, requestedReference } from '../images/index.js'
 import { Metrics } from './metrics.js'
@@ -19,7 +18,7 @@ import { tlsSettingsOf } from './tls-settings.js'
 import { openPushRoot } from './push-root.js'
 import { isLoopbackHost, openHtpasswd, type ConfigLoadResult, type ListenAddress, type OutpostConfig } from './config.js'
 import { startSntp, type SntpServer } from '../nodes/index.js'
-import { checkPackageTrees, describeLayout, openServing, type ServerParts } from './serving.js'
+import { checkPackageTrees, describeLayout, openServing, watchServed, type ServerParts } from './serving.js'
 import { logHtpasswdReload, reloadServer, type ReloadResult, type ServerState } from './reload.js'
 import { hostPort } from './listen-errors.js'
 import { VERSION } from './version.js'
@@ -243,11 +242,12 @@ export const startServer = async (config: OutpostConfig, logger: Logger, metrics
     throw err
   }
   for (const l of listeners) logger.info({ listener: l.name, url: l.url, writes: writesOn(l.name, config) }, 'listening')
+  for (const l of listeners) if (l.name !== 'push') logger.info({ listener: l.name, url: `${l.url}/status` }, 'status page')
   tls?.start()
   const stopHtpasswdWatch = htpasswd?.watch((outcome) => logHtpasswdReload(logger, htpasswd.file, outcome, 'file changed'))
   // Serving starts now; the catalog scan, the watchers and the package tree
   // checks (which stat every package) run beside it.
-  const watcher = watchCatalog(catalog, layout.stores.uncached, layout.filesRoots, logger.child({ sub: 'watch' }))
+  const watcher = watchServed(catalog, layout, config, logger)
   const scanned = catalog.scan().catch((err) => logger.error({ err }, 'catalog scan failed'))
   void checkPackageTrees(serving, parts, scanned)
   const state: ServerState = { parts, htpasswd, slot, serving, watcher, retiring: new Set(), closed: false }

@@ -16,6 +16,7 @@ import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import type { ListenAddress } from './config.js'
 import { ListenError } from './listen-errors.js'
+import { guardRequests } from './protocol-edges.js'
 
 export interface Listener {
   name: ListenerKind
@@ -84,10 +85,13 @@ export interface ServedSlot<E extends Env> {
 export const requestHandler = <E extends Env>(app: Hono<E> | ServedSlot<E>, options: RequestHandlerOptions) => {
   const slot: ServedSlot<E> = 'fetch' in app ? { current: { app, accessLog: true } } : app
   const kind = options.listener
-  const listener = getRequestListener(
-    kind
-      ? (request, env) => slot.current.app.fetch(request, { ...env, listener: kind })
-      : (request, env) => slot.current.app.fetch(request, env),
+  // Other HTTP versions and targets leaving /v2/ are answered before the app (protocol-edges.ts).
+  const listener = guardRequests(
+    getRequestListener(
+      kind
+        ? (request, env) => slot.current.app.fetch(request, { ...env, listener: kind })
+        : (request, env) => slot.current.app.fetch(request, env),
+    ),
   )
   const access = options.logger.child({ sub: 'access' })
   const { metrics } = options

@@ -18,7 +18,7 @@ import { constants } from 'node:fs'
 import { resolve, sep } from 'node:path'
 import type { HtpasswdReload } from '../registry-api/index.js'
 import { rootLabel } from '../catalog/index.js'
-import { watchCatalog, type CatalogWatcher } from '../catalog/watch.js'
+import type { CatalogWatcher } from '../catalog/watch.js'
 import { ConfigError, type ConfigLoadResult, type ListenAddress, type OutpostConfig } from './config.js'
 import { CONFIG_KEYS } from './config-keys.js'
 import { buildLayout, type ServedLayout } from './layout.js'
@@ -26,7 +26,7 @@ import type { ImageStore } from '../images/index.js'
 import type { ServedSlot } from './listen.js'
 import type { AppEnv } from './app.js'
 import type { Logger } from './logger.js'
-import { checkPackageTrees, describeLayout, openServing, type ServerParts, type Serving } from './serving.js'
+import { checkPackageTrees, describeLayout, openServing, watchServed, type ServerParts, type Serving } from './serving.js'
 import { tlsSettingsOf } from './tls-settings.js'
 import type { Htpasswd } from '../registry-api/index.js'
 
@@ -169,19 +169,22 @@ const apply = (state: ServerState, config: OutpostConfig, layout: ServedLayout, 
     if (!rootLabels(layout).has(rootLabel(r))) log.info({ prefix: r.prefix, path: r.path }, 'file root removed')
 
   const { catalog } = parts
-  catalog.retarget(layout.stores.uncached, layout.filesRoots)
+  catalog.retarget(layout.stores.uncached, layout.filesRoots, layout.filesSymlinks)
   const scans: Array<Promise<unknown>> = []
-  if (!sameSet(oldStores, newStores) || !sameSet(oldRoots, rootLabels(layout))) {
+  // Another symlink rule: every root is walked again under it.
+  const linksChanged = before.layout.filesSymlinks !== layout.filesSymlinks
+  const watchChanged = JSON.stringify(before.config.catalog) !== JSON.stringify(config.catalog)
+  if (!sameSet(oldStores, newStores) || !sameSet(oldRoots, rootLabels(layout)) || linksChanged || watchChanged) {
     // The new watcher is in place before the old one stops, so no change falls between them.
     const previous = state.watcher
-    state.watcher = watchCatalog(catalog, layout.stores.uncached, layout.filesRoots, parts.logger.child({ sub: 'watch' }))
+    state.watcher = watchServed(catalog, layout, config, parts.logger)
     state.retiring.add(previous)
     void state.watcher.ready.then(() => (state.retiring.delete(previous) ? previous.close() : undefined))
     const scanLog = (what: Record<string, string>) => (err: unknown) => log.warn({ err, ...what }, 'scan of a new root failed')
     for (const s of layout.stores.uncached)
       if (!oldStores.has(storeKey(s))) scans.push(catalog.scanImages(s).catch(scanLog({ store: s.label })))
     for (const r of layout.filesRoots)
-      if (!oldRoots.has(rootLabel(r))) scans.push(catalog.rescanFileRoot(r).catch(scanLog({ root: r.path })))
+      if (!oldRoots.has(rootLabel(r)) || linksChanged) scans.push(catalog.rescanFileRoot(r).catch(scanLog({ root: r.path })))
   }
   void checkPackageTrees(serving, parts, Promise.all([before.treesChecked, ...scans]))
   if (layout.originFiles.length) log.info({ files: layout.originFiles, entries: layout.resolver.originCount }, 'upstream name map')

@@ -9,8 +9,13 @@ import { access, opendir } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import type { CertificateRenewer } from '../tls/index.js'
 import type { Catalog, Db } from '../catalog/index.js'
+import { watchCatalog, type CatalogWatcher } from '../catalog/watch.js'
+import { spaceProblem, spaceProblemLine } from '../catalog/space.js'
 import type { CredentialCheck } from '../registry-api/index.js'
 import type { ReadinessCheck } from '../nodes/health.js'
+import { imagesCheck } from '../bundle/readiness.js'
+import { RequirementsMonitor, bundleContent } from '../bundle/index.js'
+import { NodeStore } from '../nodes/index.js'
 import { FileCache, PackageTrees, hiddenEntries, type TreeReport } from '../repos/index.js'
 import { setSendfile } from '../http/index.js'
 import type { Hono } from 'hono'
@@ -44,29 +49,99 @@ export interface Serving {
   packageTrees: PackageTrees
   /** Resolves when this configuration's package trees have been checked and recorded. */
   treesChecked: Promise<void>
+  /** The requirements of this configuration and their latest report. */
+  requirements: RequirementsMonitor
 }
 
-/** A root is readable when its folder can be listed. */
-export const readableCheck = (name: string, path: string): ReadinessCheck => ({
+/** The catalog's watcher over a layout, bounded as the configuration says (`catalog.*`). */
+export const watchServed = (catalog: Catalog, layout: ServedLayout, config: OutpostConfig, logger: Logger): CatalogWatcher =>
+  watchCatalog(catalog, layout.stores.uncached, layout.filesRoots, logger.child({ sub: 'watch' }), {
+    maxWatches: config.catalog.max_watches,
+    rescanMs: config.catalog.rescan_interval_s * 1000,
+  })
+
+/** Why a folder cannot be listed (`EACCES`), or null. */
+const listProblem = async (path: string): Promise<string | null> => {
+  try {
+    await access(path, constants.R_OK | constants.X_OK)
+    const dir = await opendir(path)
+    await dir.close()
+    return null
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message
+  }
+}
+
+/**
+ * A root is readable when its folder can be listed, and each of `more` (a
+ * store's blobs folder) that exists (an empty registry tree has none yet).
+ */
+export const readableCheck = (name: string, path: string, more: readonly string[] = []): ReadinessCheck => ({
   name,
   run: async () => {
-    try {
-      await access(path, constants.R_OK | constants.X_OK)
-      const dir = await opendir(path)
-      await dir.close()
-      return { ok: true, detail: path }
-    } catch (err) {
-      return { ok: false, detail: `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }
+    const problem = await listProblem(path)
+    if (problem) return { ok: false, detail: `${path}: ${problem}` }
+    for (const p of more.filter((m) => m !== path)) {
+      const inner = await listProblem(p)
+      if (inner && inner !== 'ENOENT') return { ok: false, detail: `${p}: ${inner}` }
     }
+    return { ok: true, detail: path }
   },
 })
 
-const readinessOf = (layout: ServedLayout, parts: ServerParts): ReadinessCheck[] => {
+/** data_dir takes writes: not read-only, not closed to Outpost's user, not full. */
+export const dataDirCheck = (dir: string): ReadinessCheck => ({
+  name: 'data_dir',
+  run: async () => {
+    const problem = await spaceProblem(dir)
+    return problem
+      ? { ok: false, detail: `${spaceProblemLine(dir, problem)}: check-ins, the catalog and the ledger of misses cannot be written` }
+      : { ok: true, detail: dir }
+  },
+})
+
+/** What `requirements:` asks for, checked against this layout (src/bundle/). */
+const requirementsOf = (config: OutpostConfig, layout: ServedLayout, parts: ServerParts): RequirementsMonitor => {
+  const nodes = new NodeStore(parts.db)
+  return new RequirementsMonitor({
+    requirements: config.requirements,
+    catalog: parts.catalog,
+    content: () =>
+      bundleContent({
+        stores: layout.stores,
+        resolver: layout.resolver,
+        filesRoots: layout.filesRoots,
+        symlinks: layout.filesSymlinks,
+        reserved: BUILT_IN_PATHS,
+      }),
+    nodes: () => nodes.list().map((n) => ({ hostname: n.report.hostname, arch: n.report.arch })),
+  })
+}
+
+const readinessOf = (
+  config: OutpostConfig,
+  layout: ServedLayout,
+  parts: ServerParts,
+  requirements: RequirementsMonitor,
+): ReadinessCheck[] => {
   const { catalog, tls } = parts
   return [
-    ...layout.stores.stores.map((s) => readableCheck(`store ${s.label}`, s.rootDir)),
+    ...layout.stores.stores.map((s) => readableCheck(`store ${s.label}`, s.rootDir, s.readFolders)),
     ...layout.filesRoots.map((r) => readableCheck(`files ${r.prefix}`, r.path)),
+    dataDirCheck(config.data_dir),
     { name: 'catalog scan', run: () => (catalog.firstScanComplete ? { ok: true } : { ok: false, detail: 'first scan still running' }) },
+    {
+      name: 'catalog',
+      run: () => {
+        const behind = catalog.behind
+        return behind
+          ? {
+              ok: false,
+              detail: `behind the disk since ${behind.since}: a write failed (${behind.error}); everything is scanned again once data_dir takes writes`,
+            }
+          : { ok: true }
+      },
+    },
     {
       name: 'package trees',
       run: () => {
@@ -77,6 +152,8 @@ const readinessOf = (layout: ServedLayout, parts: ServerParts): ReadinessCheck[]
       },
     },
     ...(tls ? [{ name: 'certificate', run: () => tls.readiness() }] : []),
+    imagesCheck(catalog),
+    ...requirements.checks(),
   ]
 }
 
@@ -85,7 +162,8 @@ export const openServing = (config: OutpostConfig, layout: ServedLayout, parts: 
   const packageTrees = new PackageTrees({ roots: layout.filesRoots, symlinks: layout.filesSymlinks })
   const bodies = setSendfile(config.server.sendfile)
   if (bodies.changed) parts.logger.info({ sendfile: bodies.sendfile, mode: bodies.mode }, bodies.detail)
-  const readiness = readinessOf(layout, parts)
+  const requirements = requirementsOf(config, layout, parts)
+  const readiness = readinessOf(config, layout, parts, requirements)
   const app = createApp({
     layout,
     logger: parts.logger,
@@ -101,8 +179,9 @@ export const openServing = (config: OutpostConfig, layout: ServedLayout, parts: 
     packageTrees: () => packageTrees.reports,
     caPem: () => parts.tls?.caPem() ?? null,
     htpasswd: parts.htpasswd,
+    requirements,
   })
-  return { config, layout, app, readiness, packageTrees, treesChecked: Promise.resolve() }
+  return { config, layout, app, readiness, packageTrees, treesChecked: Promise.resolve(), requirements }
 }
 
 /**

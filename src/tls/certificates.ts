@@ -14,6 +14,7 @@ import {
   decideCa,
   decideServerCert,
   readIfExists,
+  closeDir,
   tlsPaths,
   writeCertAndKey,
   type ExistingCa,
@@ -209,6 +210,7 @@ export const ensureGenerated = async (
   options: CaCreation = {},
 ): Promise<TlsMaterial> => {
   const paths = tlsPaths(s.dataDir)
+  closeDir(paths.dir)
   let ca = readCa(paths)
   const caDecision = decideCa(ca.existing)
   if (typeof caDecision === 'object') throw new TlsError(`${paths.dir}: ${caDecision.refuse}`)

@@ -30,3 +30,4 @@ export { createCa, createServerCert, generateKey, validityFor, KEY_ALGORITHM, ty
 export { describeCert, describeX509, daysUntil, splitPem, type CertInfo } from './inspect.js'
 export { decideCa, decideServerCert, tlsPaths, type ServerDecision, type ReissueReason, type TlsPaths } from './store.js'
 export { wantedSans, hostAddresses, toSan, type San } from './names.js'
+export { previousCaReader } from './previous.js'

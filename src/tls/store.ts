@@ -2,7 +2,7 @@
  * Certificates on disk, and the decisions about them as pure functions.
  *
  * ```
- * <data dir>/tls/
+ * <data dir>/tls/                                                0700
  *   ca.crt       the CA nodes trust (served at /ca.crt)           0644
  *   ca.key       its key                                          0600
  *   server.crt   the leaf the HTTPS listener presents             0644
@@ -37,7 +37,7 @@ import { missingSans, type San } from './names.js'
 
 export const KEY_MODE = 0o600
 export const CERT_MODE = 0o644
-export const DIR_MODE = 0o755
+export const DIR_MODE = 0o700
 
 export interface TlsPaths {
   dir: string
@@ -95,6 +95,20 @@ const ownerToFollow = (dir: string): { uid: number; gid: number } | null => {
 }
 
 /**
+ * The tls folder holds keys: 0700 whatever the umask, and one left open by
+ * an earlier version is closed (when Outpost may change it).
+ */
+export const closeDir = (dir: string): void => {
+  try {
+    const st = statSync(dir)
+    const uid = process.getuid?.()
+    if ((st.mode & 0o777) !== DIR_MODE && (uid === 0 || uid === st.uid)) chmodSync(dir, DIR_MODE)
+  } catch {
+    // Not there yet, or not ours: left as it is.
+  }
+}
+
+/**
  * Writes `data` to `path` atomically with `mode`. The temporary file is
  * created with the mode (so a key is never readable by others, even briefly)
  * and chmod-ed again because the umask may have narrowed it.
@@ -102,6 +116,7 @@ const ownerToFollow = (dir: string): { uid: number; gid: number } | null => {
 export const writeFileAtomic = (path: string, data: string, mode: number): void => {
   const dir = dirname(path)
   mkdirSync(dir, { recursive: true, mode: DIR_MODE })
+  closeDir(dir)
   const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`)
   const owner = ownerToFollow(dir)
   const fd = openSync(tmp, 'wx', mode)

@@ -81,14 +81,19 @@ describe('bootstrap.sh --root against a running Outpost', () => {
 
   test('run twice: the same files, nothing changed the second time, and the node checked in', async () => {
     const root = join(dir, 'root')
-    const first = await runOk('sh', [script, '--root', root, '--hostname', 'e2e-node-1', '--role', 'kube_control_plane,etcd'], {
-      env: cleanEnv(),
-    })
+    // --root alone does not check in (the tree is for another machine): --checkin asks for it.
+    const first = await runOk(
+      'sh',
+      [script, '--root', root, '--checkin', '--hostname', 'e2e-node-1', '--role', 'kube_control_plane,etcd'],
+      {
+        env: cleanEnv(),
+      },
+    )
     process.stderr.write(first.stdout.replace(/^/gm, '# '))
     assert.match(first.stdout, /^ {2}wrote {6}\/etc\/containerd\/certs\.d\/k8s\.gcr\.io\/hosts\.toml$/m)
     assert.match(first.stdout, /^ {2}checked in: e2e-node-1 checked in \(first time\); clock /m)
     const once = snapshot(root)
-    const second = await runOk('sh', [script, '--root', root, '--hostname', 'e2e-node-1'], { env: cleanEnv() })
+    const second = await runOk('sh', [script, '--root', root, '--checkin', '--hostname', 'e2e-node-1'], { env: cleanEnv() })
     assert.match(second.stdout, /outpost: done: 0 file\(s\) written, \d+ unchanged; nothing restarted/)
     assert.doesNotMatch(second.stdout, /wrote/)
     assert.deepEqual(snapshot(root), once)
@@ -99,7 +104,11 @@ describe('bootstrap.sh --root against a running Outpost', () => {
     }
     const toml = readFileSync(join(root, 'etc/containerd/certs.d/docker.io/hosts.toml'), 'utf8')
     assert.match(toml, new RegExp(`^server = "${s.url}"$`, 'm'))
-    assert.equal(readFileSync(join(root, 'etc/hosts'), 'utf8'), '127.0.0.1 outpost.registry.local # added by Outpost\n')
+    // A root without /etc/hosts gets localhost too.
+    assert.equal(
+      readFileSync(join(root, 'etc/hosts'), 'utf8'),
+      '127.0.0.1 localhost # added by Outpost\n::1 localhost # added by Outpost\n127.0.0.1 outpost.registry.local # added by Outpost\n',
+    )
     // This machine is Debian: chrony's Debian path, pointed at the SNTP port.
     const chrony = readFileSync(join(root, 'etc/chrony/chrony.conf'), 'utf8')
     assert.match(chrony, new RegExp(`^server 127\\.0\\.0\\.1 port ${s.running.ntp!.port} iburst$`, 'm'))
@@ -132,7 +141,7 @@ describe('bootstrap.sh --root against a running Outpost', () => {
   test('--dry-run shows the changes and writes, restarts and sends nothing', async () => {
     const root = join(dir, 'dry')
     const before = ((await (await fetch(`${s.url}/nodes?format=json`)).json()) as { count: number }).count
-    const r = await runOk('sh', [script, '--dry-run', '--root', root, '--hostname', 'dry-node'], { env: cleanEnv() })
+    const r = await runOk('sh', [script, '--dry-run', '--root', root, '--checkin', '--hostname', 'dry-node'], { env: cleanEnv() })
     assert.match(r.stdout, /^ {2}would write \/etc\/containerd\/certs\.d\/docker\.io\/hosts\.toml$/m)
     assert.match(r.stdout, new RegExp(`^ {6}\\+ server = "${s.url}"$`, 'm'))
     assert.match(r.stdout, /^ {2}would check in as dry-node$/m)

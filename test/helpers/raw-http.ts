@@ -17,6 +17,8 @@ export const rawRequest = (
   target: string,
   method = 'GET',
   extraHeaders: Record<string, string> = {},
+  /** What the request line claims to be (`HTTP/2.0` to see it refused). */
+  version = 'HTTP/1.1',
 ): Promise<RawResponse> =>
   new Promise((resolve, reject) => {
     const [host, port] = [hostPort.slice(0, hostPort.lastIndexOf(':')), Number(hostPort.slice(hostPort.lastIndexOf(':') + 1))]
@@ -25,7 +27,7 @@ export const rawRequest = (
     socket.setTimeout(5000, () => socket.destroy(new Error(`timeout on ${target}`)))
     socket.on('connect', () => {
       const lines = [
-        `${method} ${target} HTTP/1.1`,
+        `${method} ${target} ${version}`,
         `Host: ${hostPort}`,
         'Connection: close',
         ...Object.entries(extraHeaders).map(([k, v]) => `${k}: ${v}`),

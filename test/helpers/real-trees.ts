@@ -11,7 +11,7 @@
  */
 import { copyFileSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { runOk } from './tools.js'
+import { runOk, which } from './tools.js'
 
 export const YUM_TOOLS = { rpmbuild: 'rpm', createrepo_c: 'createrepo-c' }
 export const APT_TOOLS = { 'dpkg-deb': 'dpkg', 'apt-ftparchive': 'apt-utils', gpg: 'gnupg', gpgconf: 'gnupg' }
@@ -142,4 +142,46 @@ export const buildAptTree = async (work: string, dir: string, suite = 'bookworm'
 /** Stops the gpg-agent that gpg started for this home directory. */
 export const stopGpgAgent = async (gnupgHome: string): Promise<void> => {
   await runOk('gpgconf', ['--homedir', gnupgHome, '--kill', 'all']).catch(() => {})
+}
+
+export const SIGN_TOOLS = { gpg: 'gnupg', gpgconf: 'gnupg', rpmsign: 'rpm' }
+
+export interface SignedYumTree {
+  /** The armoured public key, also written into the tree as RPM-GPG-KEY-outpost-test. */
+  key: string
+  gnupgHome: string
+}
+
+/**
+ * Signs a yum tree built by buildYumTree: each RPM with rpmsign (an ed25519
+ * key, which rpm ≥ 4.16 verifies), the metadata made again over the signed
+ * packages, repomd.xml with a detached armoured signature (repomd.xml.asc),
+ * and the public key published in the tree. Call stopGpgAgent(gnupgHome) when done.
+ */
+export const signYumTree = async (work: string, tree: RealYumTree): Promise<SignedYumTree> => {
+  const gnupgHome = join(work, 'gnupg-rpm')
+  mkdirSync(gnupgHome, { recursive: true, mode: 0o700 })
+  const uid = 'Outpost Test Packages <packages@outpost.invalid>'
+  const env = { ...process.env, GNUPGHOME: gnupgHome, HOME: work }
+  const gpg = (args: string[]) =>
+    runOk('gpg', ['--homedir', gnupgHome, '--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { env })
+  await gpg(['--quick-gen-key', uid, 'ed25519', 'sign', '1d'])
+  const define = (k: string, v: string) => ['--define', `${k} ${v}`]
+  await runOk(
+    'rpmsign',
+    [
+      '--addsign',
+      ...define('_gpg_name', uid),
+      ...define('_gpg_path', gnupgHome),
+      ...define('__gpg', which('gpg') ?? '/usr/bin/gpg'),
+      ...tree.rpms.map((f) => join(tree.dir, 'Packages', f)),
+    ],
+    { env },
+  )
+  await runOk('createrepo_c', ['--quiet', '--general-compress-type=gz', tree.dir])
+  const repomd = join(tree.dir, 'repodata', 'repomd.xml')
+  await gpg(['--yes', '--local-user', uid, '--armor', '--detach-sign', '--output', `${repomd}.asc`, repomd])
+  const key = (await gpg(['--armor', '--export', uid])).stdout
+  writeFileSync(join(tree.dir, 'RPM-GPG-KEY-outpost-test'), key)
+  return { key, gnupgHome }
 }

@@ -34,6 +34,8 @@ describe('node set-up files', () => {
         mappings: ['mirror.example.org/=library/'],
         domains: ['outpost.registry.local', 'registry.cluster.local'],
       },
+      // Names nodes may ask on besides this host's own: the certificate's extra names.
+      tls: { extra_sans: ['bootstrap.example', '10.1.2.3'] },
     })
   })
   after(async () => {
@@ -81,6 +83,28 @@ describe('node set-up files', () => {
     const res = await getWithHost(s.url, '/setup/bootstrap.sh', 'bad_host:8080')
     assert.equal(res.status, 400)
     assert.match(res.body, /Host header \(bad_host:8080\)/)
+  })
+
+  test("a Host that is not one of Outpost's names or addresses is refused for every set-up file", async () => {
+    for (const path of [
+      '/setup/',
+      '/setup/bootstrap.sh',
+      '/setup/manifest.txt',
+      '/setup/containerd/docker.io/hosts.toml',
+      '/setup/chrony.conf',
+    ]) {
+      const res = await getWithHost(s.url, path, 'attacker.example:8080')
+      assert.equal(res.status, 421, path)
+      assert.match(res.body, /^421 the Host header \(attacker\.example:8080\) is not one of Outpost's names or addresses/, path)
+      assert.match(res.body, /server\.advertise/)
+      assert.doesNotMatch(res.body, /OUTPOST_SERVED_URL/)
+    }
+    // Its names: the registry domains, loopback, and what tls.extra_sans adds.
+    for (const host of ['registry.cluster.local:8080', 'localhost:8080', '[::1]:8080', 'BOOTSTRAP.example:8080', '10.1.2.3']) {
+      assert.equal((await getWithHost(s.url, '/setup/manifest.txt', host)).status, 200, host)
+    }
+    // Other endpoints do not care about the Host.
+    assert.equal((await getWithHost(s.url, '/healthz', 'attacker.example')).status, 200)
   })
 
   test('errors are a line of text, or JSON for clients that ask for it', async () => {
@@ -143,6 +167,11 @@ test('package trees under the file roots: their components and signing keys reac
   const root = join(dir, 'nginx')
   writeAptTree(join(root, 'debian'), { components: ['main', 'contrib'], unmirrored: ['non-free'] })
   writeFileSync(join(root, 'debian', 'archive-keyring.asc'), KEY)
+  // Signed: the key is used only for a tree whose Release carries a signature.
+  writeFileSync(
+    join(root, 'debian', 'dists', 'bookworm', 'Release.gpg'),
+    '-----BEGIN PGP SIGNATURE-----\n\nfake\n-----END PGP SIGNATURE-----\n',
+  )
   writeAptTree(join(root, 'ubuntu'), { suite: 'jammy' })
   writeYumTree(join(root, 'rocky', '9', 'os'))
   writeFileSync(join(root, 'rocky', '9', 'os', 'RPM-GPG-KEY-Rocky-9'), KEY)
@@ -180,4 +209,25 @@ test('package trees under the file roots: their components and signing keys reac
   )
   const index = await request(s.url).get('/setup/').expect(200)
   assert.match(index.text, /\/debian\/archive-keyring\.asc {2}→ {2}\/etc\/apt\/keyrings\/outpost-debian\.asc/)
+})
+
+test('server.advertise: set-up files carry the advertised URLs, never the Host', async (t) => {
+  const s = await startTestServer({
+    listen: { ntp: '127.0.0.1:0' },
+    server: { advertise: ['http://10.9.8.7:8080', 'https://outpost.example'] },
+  })
+  t.after(() => s.close())
+  const script = await request(s.url).get('/setup/bootstrap.sh').expect(200)
+  assert.match(script.text, /^OUTPOST_SERVED_URL='http:\/\/10\.9\.8\.7:8080'$/m)
+  const chrony = await request(s.url).get('/setup/chrony.conf').expect(200)
+  assert.match(chrony.text, new RegExp(`^server 10\\.9\\.8\\.7 port ${s.running.ntp!.port} iburst$`, 'm'))
+  // Asked on the other advertised name: that one.
+  const named = await getWithHost(s.url, '/setup/containerd/docker.io/hosts.toml', 'outpost.example')
+  assert.equal(named.status, 200)
+  assert.match(named.body, /^server = "https:\/\/outpost\.example"$/m)
+  // Any other Host: the first advertised URL, not the Host.
+  const other = await getWithHost(s.url, '/setup/bootstrap.sh', 'attacker.example:8080')
+  assert.equal(other.status, 200)
+  assert.match(other.body, /^OUTPOST_SERVED_URL='http:\/\/10\.9\.8\.7:8080'$/m)
+  assert.doesNotMatch(other.body, /attacker/)
 })

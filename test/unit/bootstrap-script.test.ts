@@ -51,6 +51,7 @@ test('placeholders: each one filled once, none left without a value', () => {
   assert.deepEqual([...new Set([...template.matchAll(/@@([A-Z_]+)@@/g)].map((m) => m[1]))].sort(), [
     'MANIFEST',
     'NTP_PORT',
+    'OLD_CA_FINGERPRINTS',
     'OUTPOST_SERVED_URL',
     'REGISTRY_DOMAINS',
   ])

@@ -228,7 +228,7 @@ test('bash completion: subcommands, their flags, choices, folders', (t) => {
   const file = join(dir, 'completion.bash')
   writeFileSync(file, script)
   const cases: Array<[string[], string]> = [
-    [['outpost', ''], 'serve demo ls certs import verify check-config status completion help'],
+    [['outpost', ''], 'serve demo ls certs import verify check check-config status completion help'],
     [['outpost', 'st'], 'status'],
     [['outpost', 'serve', '--ht'], '--http --https --htpasswd'],
     [['outpost', 'serve', '--log-level', 'd'], 'debug'],

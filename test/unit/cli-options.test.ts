@@ -18,7 +18,10 @@ test('each subcommand offers only the flags of the keys it reads', () => {
   assert.deepEqual(longFlags(sub(program, 'demo')), all)
   const layout = ['--config', '--bundle', '--registry-root', '--oci-layout', '--images-origin', '--files-root']
   assert.deepEqual(longFlags(sub(program, 'ls')), [...layout, '--help'])
-  assert.deepEqual(longFlags(sub(program, 'verify')).sort(), [...layout, '--data-dir', '--repos', '--full', '--json', '--help'].sort())
+  assert.deepEqual(
+    longFlags(sub(program, 'verify')).sort(),
+    [...layout, '--data-dir', '--repos', '--full', '--json', '--write-manifest', '--manifest', '--help'].sort(),
+  )
   const certs = ['--config', '--data-dir', '--http', '--domain', '--tls-cert', '--tls-key', '--tls-ca', '--san']
   assert.deepEqual(longFlags(sub(program, 'certs')), ['--ca', ...certs, '--help'])
   assert.deepEqual(longFlags(sub(program, 'certs', 'rotate-ca')), [...certs, '--help'])

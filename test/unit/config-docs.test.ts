@@ -35,6 +35,11 @@ test('every key has an environment variable, lists comma-separated', () => {
       'registry.domains',
       'files.roots',
       'tls.extra_sans',
+      'server.advertise',
+      'requirements.images',
+      'requirements.files',
+      'requirements.packages',
+      'requirements.platforms',
     ],
   )
 })

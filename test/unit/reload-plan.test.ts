@@ -41,6 +41,8 @@ test('roots, mappings, log level and access, certificates, node thresholds apply
     'registry.delete',
     'files.roots',
     'files.symlinks',
+    'catalog.max_watches',
+    'catalog.rescan_interval_s',
     'tls.cert',
     'tls.key',
     'tls.ca',
@@ -51,7 +53,12 @@ test('roots, mappings, log level and access, certificates, node thresholds apply
     'tls.renew_before_days',
     'nodes.offset_threshold_ms',
     'nodes.stale_after_s',
+    'server.advertise',
     'server.sendfile',
+    'requirements.images',
+    'requirements.files',
+    'requirements.packages',
+    'requirements.platforms',
   ])
 })
 

@@ -10,6 +10,8 @@ const report = (over: Partial<TreeReport>): TreeReport => ({
   suite: null,
   components: [],
   signingKey: null,
+  signed: false,
+  packagesSigned: null,
   packages: 2,
   indexFiles: 3,
   packageBytes: 100,

@@ -231,7 +231,7 @@ test('rotate-ca archives the old files, makes a new CA and a server certificate 
   assert.equal(readFileSync(join(archived!, 'server.crt'), 'utf8'), before.cert)
   assert.equal(mode(join(archived!, 'ca.key')), 0o600)
   assert.equal(mode(archived!), 0o700)
-  assert.equal(mode(tlsPaths(dir).dir), 0o755)
+  assert.equal(mode(tlsPaths(dir).dir), 0o700)
   const status = readStatus(settings(dir))
   assert.equal(status.decision, 'reuse')
   assert.equal(status.ca?.pem, material.ca)

@@ -114,6 +114,10 @@ export class CachedStore implements ImageStore {
     this.links = new TtlCache(ttls.linksMs)
   }
 
+  get readFolders(): readonly string[] {
+    return this.inner.readFolders
+  }
+
   repositories(): Promise<string[]> {
     return this.repos.through('all', () => this.inner.repositories())
   }

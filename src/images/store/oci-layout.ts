@@ -56,6 +56,10 @@ export class OciLayoutStore extends FileContent implements DiskStore {
     this.label = `oci-layout:${this.rootDir}`
   }
 
+  get readFolders(): readonly string[] {
+    return [this.rootDir, ociPathFor(this.rootDir, { kind: 'blobs' })]
+  }
+
   protected contentPath(digest: Digest): string {
     return ociPathFor(this.rootDir, { kind: 'blob', digest })
   }
@@ -164,7 +168,7 @@ export class OciLayoutStore extends FileContent implements DiskStore {
         try {
           await stat(this.contentPath(d))
         } catch {
-          problems.push({ location, problem: `${repo}: refers to missing blob ${d.value}` })
+          problems.push({ location, problem: `${repo}: refers to missing blob ${d.value}`, digest: d.value })
         }
       }
     }

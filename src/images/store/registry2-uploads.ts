@@ -14,8 +14,8 @@
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { open, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { chmod, open, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import type { Digest } from '../grammar.js'
 import { isMissing } from './disk.js'
 import { pathFor } from './registry2-paths.js'
@@ -232,7 +232,10 @@ export class UploadSessions {
     this.admit()
     const id = randomUUID()
     const dir = this.dir(name, id)
-    await mkdir(dir, { recursive: true })
+    // The session folder is Outpost's own state (0700); the repository folders above it are not.
+    await mkdir(dirname(dir), { recursive: true })
+    await mkdir(dir, { mode: 0o700 })
+    await chmod(dir, 0o700)
     await writeFile(join(dir, 'startedat'), rfc3339(new Date()))
     await writeFile(join(dir, 'data'), '')
     const upload = new Upload(this, name, id, dir, 0, createHash('sha256'))

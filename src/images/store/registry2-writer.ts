@@ -23,11 +23,14 @@
  * are removed by `sweep`.
  */
 import { createHash, randomUUID } from 'node:crypto'
-import { mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseDigest, type Digest } from '../grammar.js'
 import type { ManifestInfo } from '../media-types.js'
 import { exists, isMissing, statFile } from './disk.js'
+
+/** The work folder and upload sessions are Outpost's own state. */
+export const WORK_DIR_MODE = 0o700
 import { mkdirDurable, removeDurable, renameDurable, writeFileDurable } from './durable.js'
 import { Registry2Store } from './registry2.js'
 import { pathFor, type Registry2PathSpec } from './registry2-paths.js'
@@ -109,7 +112,9 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
   async init(): Promise<void> {
     await mkdirDurable(this.at({ kind: 'repositories' }))
     await mkdirDurable(this.at({ kind: 'blobs' }))
-    await mkdir(this.workDir, { recursive: true })
+    // Outpost's own work files: closed to other users whatever the umask.
+    await mkdir(this.workDir, { recursive: true, mode: WORK_DIR_MODE })
+    await chmod(this.workDir, WORK_DIR_MODE).catch(() => undefined)
     const probe = join(this.workDir, `probe-${randomUUID()}`)
     await writeFile(probe, '')
     await rm(probe)
@@ -184,7 +189,7 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
       }
       return existing
     }
-    await mkdir(this.workDir, { recursive: true })
+    await mkdir(this.workDir, { recursive: true, mode: WORK_DIR_MODE })
     const tmp = join(this.workDir, `blob-${randomUUID()}`)
     const hash = createHash(digest.algorithm)
     const fh = await open(tmp, 'wx')
@@ -255,7 +260,7 @@ export class Registry2WritableStore extends Registry2Store implements ImageWrite
       )
 
     if (!(await this.hasBlobData(digest))) {
-      await mkdir(this.workDir, { recursive: true })
+      await mkdir(this.workDir, { recursive: true, mode: WORK_DIR_MODE })
       const tmp = join(this.workDir, `blob-${randomUUID()}`)
       const fh = await open(tmp, 'wx')
       try {

@@ -41,6 +41,10 @@ export class Registry2Store extends FileContent implements DiskStore {
     this.label = `registry2:${root}`
   }
 
+  get readFolders(): readonly string[] {
+    return [this.rootDir, this.path({ kind: 'repositories' }), this.path({ kind: 'blobs' })]
+  }
+
   private path(spec: Registry2PathSpec): string {
     return pathFor(this.rootDir, spec)
   }
@@ -147,7 +151,7 @@ export class Registry2Store extends FileContent implements DiskStore {
       try {
         await stat(this.contentPath(digest))
       } catch {
-        problems.push({ location: path, problem: `points at missing blob ${digest.value}` })
+        problems.push({ location: path, problem: `points at missing blob ${digest.value}`, digest: digest.value })
       }
     }
     return problems

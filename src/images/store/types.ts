@@ -43,6 +43,8 @@ export interface ReferenceProblem {
   /** Where an operator finds it (a file path), for reports only. */
   location: string
   problem: string
+  /** The blob the reference points at, when it names one. */
+  digest?: string
 }
 
 /** What a change seen by a watcher means for the catalog. */
@@ -79,6 +81,12 @@ export interface ImageStore {
    * folder of an OCI layout.
    */
   readonly rootDir: string
+  /**
+   * The folders the store must be able to list to serve, for the readiness
+   * check: `rootDir` and its blobs folder (and a registry:2 tree's
+   * repositories folder); one that does not exist yet holds nothing to serve.
+   */
+  readonly readFolders: readonly string[]
 
   // Lookups.
   /** Every repository name this store holds, sorted. */

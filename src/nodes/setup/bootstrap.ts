@@ -37,7 +37,13 @@ export const manifestLines = (files: readonly SetupFile[]): string[] =>
 
 /** The manifest alone (`/setup/manifest.txt`), for a script run with another OUTPOST_URL. */
 export const renderManifest = (ctx: SetupContext, files: readonly SetupFile[]): string =>
-  [`# domains: ${ctx.domains.join(' ')}`, '# kind url destination os version arch', ...manifestLines(files), ''].join('\n')
+  [
+    `# domains: ${ctx.domains.join(' ')}`,
+    `# old-ca-sha256: ${checked(ctx.oldCaSha256.join(' '))}`,
+    '# kind url destination os version arch',
+    ...manifestLines(files),
+    '',
+  ].join('\n')
 
 /** The template, read once from beside this module (src/ under tsx, dist/ once built). */
 let template: string | undefined
@@ -56,6 +62,7 @@ export const renderBootstrap = (ctx: SetupContext, files: readonly SetupFile[]):
     OUTPOST_SERVED_URL: checked(ctx.baseUrl),
     REGISTRY_DOMAINS: checked(ctx.domains.join(' ')),
     NTP_PORT: checked(ctx.ntpPort === null ? '' : String(ctx.ntpPort)),
+    OLD_CA_FINGERPRINTS: checked(ctx.oldCaSha256.join(' ')),
     // Lines of fields that SAFE_FIELD allows, inside the quoted MANIFEST.
     MANIFEST: manifestLines(files).join('\n'),
   })

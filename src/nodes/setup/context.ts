@@ -5,6 +5,7 @@
  * per request (the node's view of Outpost is the request's Host); the
  * renderers are pure functions of it.
  */
+import { createHash } from 'node:crypto'
 import { isIP } from 'node:net'
 
 /** An apt suite as a sources entry names it. */
@@ -13,6 +14,8 @@ export interface AptSuite {
   name: string
   /** The components to name (`main contrib`); `main` when none are known. */
   components?: string[]
+  /** Its Release is signed (InRelease or Release.gpg); absent: as the tree says. */
+  signed?: boolean
 }
 
 /**
@@ -28,6 +31,16 @@ export interface SetupTree {
   suites?: AptSuite[]
   /** URL path of the tree's signing key on Outpost, when it publishes one (yum `gpgkey=`, apt `Signed-By:`). */
   keyUrl?: string
+  /**
+   * apt: the Release is signed (a suite may say otherwise); yum: repomd.xml
+   * is (repomd.xml.asc). Absent: taken to be signed when the tree has a key.
+   */
+  signed?: boolean
+  /**
+   * yum: the packages carry RPM signatures; null or absent when not known,
+   * then checked whenever the tree has a key or signed metadata.
+   */
+  packagesSigned?: boolean | null
   /** Which nodes the tree is for; inferred from urlPath when absent. */
   os?: string
   osVersion?: string
@@ -53,6 +66,12 @@ export interface SetupContext {
   domains: string[]
   /** Outpost's CA certificate (PEM), or null until TLS is set up. */
   caPem: string | null
+  /**
+   * SHA-256 fingerprints (lower-case hex of the DER) of CAs Outpost used
+   * before (`outpost certs rotate-ca`): bootstrap.sh removes their copies
+   * from the node's trust stores, whatever the files are called.
+   */
+  oldCaSha256: string[]
   /** Upstream registry hosts to mirror: `docker.io`, `registry.k8s.io`, … */
   upstreams: string[]
   trees: SetupTree[]
@@ -69,6 +88,8 @@ export interface SetupContextInput {
   domains: readonly string[]
   upstreams: readonly string[]
   caPem: string | null
+  /** CA certificates Outpost used before (PEM). */
+  previousCas?: readonly string[]
   trees: readonly SetupTree[]
   /** Port of the HTTPS listener, or null when there is none. */
   httpsPort: number | null
@@ -104,6 +125,14 @@ const hostWithPort = (host: string, port: number, defaultPort: number): string =
   return port === defaultPort ? h : `${h}:${port}`
 }
 
+/** The SHA-256 fingerprint of a PEM's first certificate (lower-case hex of its DER), or null when it holds none. */
+export const certSha256 = (pem: string): string | null => {
+  const m = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(pem)
+  if (!m) return null
+  const der = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')
+  return der.length ? createHash('sha256').update(der).digest('hex') : null
+}
+
 /** Throws on an origin that parseOrigin refuses. */
 export const buildSetupContext = (input: SetupContextInput): SetupContext => {
   const o = parseOrigin(input.origin)
@@ -122,10 +151,22 @@ export const buildSetupContext = (input: SetupContextInput): SetupContext => {
     registry,
     domains: [...input.domains],
     caPem: input.caPem,
+    oldCaSha256: oldFingerprints(input.previousCas ?? [], input.caPem),
     upstreams: [...new Set(input.upstreams)],
     trees: [...input.trees],
     ntpPort: input.ntpPort,
   }
+}
+
+/** Fingerprints of the previous CAs, once each, without the current one (a CA restored after a rotation). */
+const oldFingerprints = (previous: readonly string[], current: string | null): string[] => {
+  const now = current === null ? null : certSha256(current)
+  const out = new Set<string>()
+  for (const pem of previous) {
+    const fp = certSha256(pem)
+    if (fp && fp !== now) out.add(fp)
+  }
+  return [...out]
 }
 
 /**

@@ -11,6 +11,7 @@ import { registryHostsOf, type SetupTree, type SetupContext } from './context.js
 import {
   APT_SOURCES_DIR,
   YUM_REPOS_DIR,
+  aptCheck,
   aptKeyDest,
   aptMatch,
   aptSourcesName,
@@ -18,6 +19,7 @@ import {
   renderAptSources,
   renderYumRepo,
   treeSlugs,
+  yumChecks,
   yumMatch,
   type NodeMatch,
 } from './repos.js'
@@ -96,10 +98,16 @@ export const setupFiles = (ctx: SetupContext): SetupFile[] => {
       return
     }
     const key = aptKeyDest(tree, slug)
+    const keyFor = new Set<string>()
     for (const suite of aptSuitesOf(tree)) {
       const name = aptSourcesName(slug, suite)
       const match = aptMatch(tree, suite)
-      if (key && tree.keyUrl) files.push({ kind: 'apt-key', url: tree.keyUrl, dest: key, match, contentType: 'application/octet-stream' })
+      // The key goes where a suite is checked with it, once for each kind of node.
+      const keyMatch = `${match.os} ${match.version} ${match.arch}`
+      if (key && tree.keyUrl && aptCheck(tree, suite) === 'key' && !keyFor.has(keyMatch)) {
+        keyFor.add(keyMatch)
+        files.push({ kind: 'apt-key', url: tree.keyUrl, dest: key, match, contentType: 'application/octet-stream' })
+      }
       files.push({
         kind: 'apt',
         url: `/setup/apt/${name}.sources`,
@@ -136,6 +144,7 @@ export const renderSetupIndex = (ctx: SetupContext, files: readonly SetupFile[])
     '',
     `  curl -fsSL ${ctx.baseUrl}/setup/bootstrap.sh | sh                  # apply everything below`,
     `  curl -fsSL ${ctx.baseUrl}/setup/bootstrap.sh | sh -s -- --dry-run  # show what would change`,
+    `  curl -fsSL ${ctx.baseUrl}/setup/bootstrap.sh | sh -s -- --undo     # put back every file it changed`,
     '',
     `Registry: ${ctx.registry.url} (${ctx.registry.secure ? 'HTTPS, Outpost CA' : 'plain HTTP: no CA yet'}); domains: ${ctx.domains.join(', ')}`,
     `Time: ${ctx.ntpPort === null ? 'not served' : `SNTP on ${ctx.outpostHost} UDP ${ctx.ntpPort}`}`,
@@ -159,5 +168,27 @@ export const renderSetupIndex = (ctx: SetupContext, files: readonly SetupFile[])
     seen.add(line)
   }
   if (!ctx.caPem) lines.push('', '  (no ca.crt: Outpost has no CA yet)')
+  const trees = ctx.trees.filter(safeTree)
+  if (trees.length) lines.push('', 'Package trees and how nodes check their signatures:', ...trees.flatMap(signatureLines))
   return `${lines.join('\n')}\n`
+}
+
+/** How each tree is checked, said plainly: an unsigned tree is installed unchecked, and says so. */
+const signatureLines = (tree: SetupTree): string[] => {
+  if (tree.kind === 'yum') {
+    const c = yumChecks(tree)
+    const noKey = c.metadataUnchecked ? '; repomd.xml is signed but the tree publishes no key to check it with' : ''
+    if (!c.gpgcheck && !c.repoGpgcheck) return [`  ${tree.urlPath}  UNSIGNED: packages installed unchecked (gpgcheck=0)${noKey}`]
+    const what = [...(c.gpgcheck ? ['packages (gpgcheck=1)'] : []), ...(c.repoGpgcheck ? ['repomd.xml (repo_gpgcheck=1)'] : [])]
+    const key = c.keyUrl ? `with ${c.keyUrl}` : "with the keys the node's rpm already trusts"
+    const unsignedPackages = c.gpgcheck ? '' : '; its packages are not signed (gpgcheck=0)'
+    return [`  ${tree.urlPath}  signed: dnf checks ${what.join(' and ')} ${key}${unsignedPackages}${noKey}`]
+  }
+  return aptSuitesOf(tree).map((suite) => {
+    const name = `${tree.urlPath}${suite ? ` ${suite}` : ''}`
+    const check = aptCheck(tree, suite)
+    if (check === 'key') return `  ${name}  signed: apt checks it with ${tree.keyUrl} (Signed-By)`
+    if (check === 'node') return `  ${name}  signed, no key in the tree: apt checks it with the keys the node trusts`
+    return `  ${name}  UNSIGNED: trusted as it is (Trusted: yes)`
+  })
 }

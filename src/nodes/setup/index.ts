@@ -1,5 +1,6 @@
 export {
   buildSetupContext,
+  certSha256,
   parseOrigin,
   registryHostsOf,
   DEFAULT_UPSTREAMS,
@@ -14,5 +15,17 @@ export { renderBootstrap, renderManifest, manifestLines, fillTemplate } from './
 export { renderHostsToml } from './containerd.js'
 export { renderRegistriesConf } from './containers.js'
 export { renderDaemonJson } from './docker.js'
-export { renderYumRepo, renderAptSources, yumMatch, aptMatch, treeSlug } from './repos.js'
+export {
+  renderYumRepo,
+  renderAptSources,
+  yumMatch,
+  aptMatch,
+  treeSlug,
+  yumChecks,
+  aptCheck,
+  type YumChecks,
+  type AptCheck,
+} from './repos.js'
+export { chooseOrigin, ownNames, type OriginPolicy, type OriginChoice } from './origin.js'
+export { setupRouter, type SetupSource, type SetupRouterOptions } from './routes.js'
 export { renderChronyConf, renderTimesyncdConf } from './chrony.js'

@@ -123,15 +123,51 @@ const dirUrl = (base: string, urlPath: string): string => {
   return u.endsWith('/') ? u : `${u}/`
 }
 
+/**
+ * What dnf is told to check for a yum tree: packages (`gpgcheck`) when they
+ * are signed, repomd.xml (`repo_gpgcheck`) when it is signed and the tree
+ * publishes the key to check it with, and that key (`gpgkey=`). Packages
+ * whose signatures could not be read are checked whenever the tree has a
+ * key or signed metadata: a tree that looks signed stays checked.
+ */
+export interface YumChecks {
+  gpgcheck: boolean
+  repoGpgcheck: boolean
+  /** URL path of the key, when dnf checks anything with it. */
+  keyUrl: string | null
+  /** repomd.xml is signed but there is no key to check it with. */
+  metadataUnchecked: boolean
+}
+
+export const yumChecks = (tree: SetupTree): YumChecks => {
+  const hasKey = tree.keyUrl !== undefined
+  const metadataSigned = tree.signed ?? hasKey
+  const gpgcheck = tree.packagesSigned ?? (hasKey || metadataSigned)
+  const repoGpgcheck = metadataSigned && hasKey
+  return {
+    gpgcheck,
+    repoGpgcheck,
+    keyUrl: hasKey && (gpgcheck || repoGpgcheck) ? tree.keyUrl! : null,
+    metadataUnchecked: metadataSigned && !hasKey,
+  }
+}
+
 export const renderYumRepo = (ctx: SetupContext, tree: SetupTree, slug: string): string => {
   const id = `outpost-${slug}`
+  const checks = yumChecks(tree)
   const lines = [
     `# ${YUM_REPOS_DIR}/${id}.repo, from Outpost (${ctx.baseUrl}/setup/).`,
+    ...(checks.metadataUnchecked
+      ? ['# repomd.xml is signed but the tree publishes no key: put it in the tree (RPM-GPG-KEY-*) to have dnf check it.']
+      : []),
     `[${id}]`,
     `name=Outpost ${segments(tree.urlPath).join('/') || '/'}`,
     `baseurl=${dirUrl(ctx.baseUrl, tree.urlPath)}`,
     'enabled=1',
-    ...(tree.keyUrl ? ['gpgcheck=1', `gpgkey=${join(ctx.baseUrl, tree.keyUrl)}`] : ['gpgcheck=0']),
+    // Without a key in the tree, rpm checks signed packages with the keys the node already trusts.
+    `gpgcheck=${checks.gpgcheck ? 1 : 0}`,
+    ...(checks.keyUrl ? [`gpgkey=${join(ctx.baseUrl, checks.keyUrl)}`] : []),
+    ...(checks.repoGpgcheck ? ['repo_gpgcheck=1'] : []),
     // Offline trees hold exactly the packages the install needs: let dnf take
     // them even where a module stream would filter them out (dnf.conf(5)).
     'module_hotfixes=1',
@@ -139,6 +175,21 @@ export const renderYumRepo = (ctx: SetupContext, tree: SetupTree, slug: string):
     'skip_if_unavailable=0',
   ]
   return `${lines.join('\n')}\n`
+}
+
+/**
+ * How apt checks an apt suite (`null`: a flat repository): `key` with the
+ * tree's key (`Signed-By:`), `node` with the keys the node already trusts (a
+ * signed tree without a key, such as a distribution mirror), `unsigned`
+ * trusted as it is (`Trusted: yes`): only a tree with no signature at all.
+ */
+export type AptCheck = 'key' | 'node' | 'unsigned'
+
+export const aptCheck = (tree: SetupTree, suite: string | null): AptCheck => {
+  const signed =
+    (suite !== null ? tree.suites?.find((s) => s.name === suite)?.signed : undefined) ?? tree.signed ?? tree.keyUrl !== undefined
+  if (!signed) return 'unsigned'
+  return tree.keyUrl !== undefined ? 'key' : 'node'
 }
 
 /** apt reads a Signed-By keyring as armoured when it ends in .asc, binary otherwise. */
@@ -162,16 +213,18 @@ export const aptSourcesName = (slug: string, suite: string | null): string =>
 
 export const renderAptSources = (ctx: SetupContext, tree: SetupTree, slug: string, suite: string | null): string => {
   const name = aptSourcesName(slug, suite)
-  const key = aptKeyDest(tree, slug)
+  const check = aptCheck(tree, suite)
+  const key = check === 'key' ? aptKeyDest(tree, slug) : null
   const lines = [
     `# ${APT_SOURCES_DIR}/${name}.sources, from Outpost (${ctx.baseUrl}/setup/).`,
+    ...(check === 'node' ? ['# Signed, and the tree publishes no key: apt checks it with the keys this node trusts.'] : []),
     'Types: deb',
     `URIs: ${dirUrl(ctx.baseUrl, tree.urlPath)}`,
     // A flat repository is named by the suite "./" and has no components.
     `Suites: ${suite ?? './'}`,
     ...(suite ? [`Components: ${aptComponentsOf(tree, suite).join(' ')}`] : []),
-    // An unsigned tree must be trusted explicitly, or apt refuses it.
-    ...(key ? [`Signed-By: ${key}`] : ['Trusted: yes']),
+    // Only a tree with no signature at all is trusted as it is, or apt would refuse it.
+    ...(key ? [`Signed-By: ${key}`] : check === 'unsigned' ? ['Trusted: yes'] : []),
   ]
   return `${lines.join('\n')}\n`
 }
