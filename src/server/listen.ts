@@ -10,12 +10,13 @@ import type { SecureContextOptions } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
 import type { Env, Hono } from 'hono'
-import { routeLabelOf } from '../http/index.js'
+import { directRouteOf, routeLabelOf } from '../http/index.js'
 import { requestUserOf, type ListenerKind } from '../registry-api/index.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import type { ListenAddress } from './config.js'
 import { ListenError } from './listen-errors.js'
+import { accessWriter, requestCounter } from './access-log.js'
 
 export interface Listener {
   name: ListenerKind
@@ -90,40 +91,38 @@ export const requestHandler = <E extends Env>(app: Hono<E> | ServedSlot<E>, opti
       : (request, env) => slot.current.app.fetch(request, env),
   )
   const access = options.logger.child({ sub: 'access' })
-  const { metrics } = options
+  const writeAccess = accessWriter(options.logger, access)
+  const count = requestCounter(options.metrics)
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const started = process.hrtime.bigint()
+    const started = performance.now()
     const served = slot.current
     const sentBytes = countBodyBytes(res)
     res.once('close', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6
+      const ms = performance.now() - started
       const route = routeLabelOf(req)
-      const status = String(res.statusCode)
       const bytes = req.method === 'HEAD' ? 0 : sentBytes()
-      metrics.requests.inc({ route, method: req.method ?? '', status })
-      metrics.bytes.inc({ route, status }, bytes)
-      metrics.duration.observe({ route }, ms / 1000)
+      count(route, req.method ?? '', res.statusCode, bytes, ms / 1000)
       if (served.accessLog && access.isLevelEnabled('info')) {
-        const user = requestUserOf(req)
         const debug = access.isLevelEnabled('debug')
-        access.info(
-          {
-            method: req.method,
-            path: req.url,
-            status: res.statusCode,
-            bytes,
-            ms: Math.round(ms * 10) / 10,
-            client: req.socket.remoteAddress,
-            ...(kind ? { listener: kind } : {}),
-            ...(user !== undefined ? { user } : {}),
-            ...(res.writableFinished ? {} : { aborted: true }),
-            ...(debug ? { route, ua: req.headers['user-agent'] } : {}),
-          },
-          'request',
-        )
+        writeAccess({
+          method: req.method,
+          path: req.url,
+          status: res.statusCode,
+          bytes,
+          ms: Math.round(ms * 10) / 10,
+          client: req.socket.remoteAddress,
+          listener: kind,
+          user: requestUserOf(req),
+          aborted: res.writableFinished ? undefined : true,
+          route: debug ? route : undefined,
+          ua: debug ? req.headers['user-agent'] : undefined,
+        })
       }
       options.onResponse?.(req, res, route)
     })
+    // The app's direct route (the file roots) first; what it declines, the app answers.
+    const direct = directRouteOf(served.app)
+    if (direct && direct(req, res, () => void listener(req, res))) return
     void listener(req, res)
   }
 }

@@ -26,9 +26,22 @@ type Destination = NodeJS.WritableStream & { isTTY?: boolean }
 export const loggerLineFormat = (format: LogFormat, destination?: Destination): LineFormat =>
   lineFormat(format, destination ? destination.isTTY === true : process.stdout.isTTY === true)
 
+/** Where each logger made by createLogger writes a finished JSON line (see lineWriterOf). */
+const lineWriters = new WeakMap<Logger, (jsonLine: string) => void>()
+
+/**
+ * For a logger made by createLogger: writes a JSON line made elsewhere (as
+ * pino would have made it, e.g. log-format.ts's accessJsonLine) to the
+ * logger's destination, in the logger's line format, in order with its own
+ * lines. Undefined for any other logger.
+ */
+export const lineWriterOf = (logger: Logger): ((jsonLine: string) => void) | undefined => lineWriters.get(logger)
+
 export const createLogger = (level: LevelWithSilent, destination?: Destination, format: LogFormat = 'auto'): Logger => {
   const lines = loggerLineFormat(format, destination)
   const color = lines === 'pretty' && (destination ?? process.stdout).isTTY === true && !process.env.NO_COLOR
+  const streamWrite = lines === 'json' ? prefixJsonLine : (s: string) => prettyJsonLine(s, { color })
+  const stream = (destination ?? pino.destination({ fd: 1, sync: false })) as pino.DestinationStream
   let logger: Logger | undefined = undefined
   logger = pino(
     {
@@ -48,10 +61,11 @@ export const createLogger = (level: LevelWithSilent, destination?: Destination, 
       },
       // Credentials never reach the log, wherever a header set ends up in a logged object.
       redact: { paths: REDACTED, censor: '[redacted]' },
-      hooks: { streamWrite: lines === 'json' ? prefixJsonLine : (s) => prettyJsonLine(s, { color }) },
+      hooks: { streamWrite },
     },
-    (destination ?? pino.destination({ fd: 1, sync: false })) as pino.DestinationStream,
+    stream,
   )
+  lineWriters.set(logger, (jsonLine) => stream.write(streamWrite(jsonLine)))
   return logger
 }
 

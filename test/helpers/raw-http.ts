@@ -26,7 +26,8 @@ export const rawRequest = (
     socket.on('connect', () => {
       const lines = [
         `${method} ${target} HTTP/1.1`,
-        `Host: ${hostPort}`,
+        // A Host among the extra headers replaces this one.
+        ...(Object.keys(extraHeaders).some((k) => k.toLowerCase() === 'host') ? [] : [`Host: ${hostPort}`]),
         'Connection: close',
         ...Object.entries(extraHeaders).map(([k, v]) => `${k}: ${v}`),
         '',
