@@ -223,8 +223,12 @@ export const fileRoutes = (options: FilesRouterOptions): FileRoutes => {
         return d.status === 400 ? text(400, 'Bad Request') : text(404, 'Not Found')
       case 'text':
         return text(d.status, d.message, d.headers)
-      case 'file':
+      case 'file': {
+        // A reused buffer goes back once the response has handed it to the kernel.
+        const outgoing = c.env?.outgoing
+        if (d.found.release && outgoing) outgoing.once('finish', d.found.release)
         return sendRepresentation(c, representationOf(d.found, d.name), fileAnswers)
+      }
       case 'listing':
         return sendListing(c, d.segments, d.match, d.dir)
     }
@@ -252,6 +256,7 @@ export const fileRoutes = (options: FilesRouterOptions): FileRoutes => {
           writeText(req, res, d.status, textLine(d.status, d.message), d.headers)
           return true
         case 'file': {
+          if (d.found.release) res.once('finish', d.found.release)
           const c = directExchange(req, res)
           sendRepresentation(c, representationOf(d.found, d.name), directAnswers(req, res)).then(
             (r) => (r === RESPONSE_ALREADY_SENT ? undefined : writeResponse(req, res, r)),

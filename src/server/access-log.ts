@@ -32,7 +32,7 @@ const isoNow = (): string => {
 export const accessWriter = (logger: Logger, access: Logger): ((fields: AccessFields) => void) => {
   const write = lineWriterOf(logger)
   if (!write) return (fields) => access.info(fields, 'request')
-  return (fields) => write(accessJsonLine(isoNow(), fields))
+  return (fields) => write(accessJsonLine(isoNow(), fields), 'info')
 }
 
 interface LabelSets {

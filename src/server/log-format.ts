@@ -20,7 +20,9 @@ export type LineFormat = Exclude<LogFormat, 'auto'>
 /** pino's level labels → syslog priorities (3 err, 4 warning, 6 info, 7 debug; 2 crit for fatal). */
 export const SYSLOG_PRIORITY: Readonly<Record<string, number>> = { trace: 7, debug: 7, info: 6, warn: 4, error: 3, fatal: 2 }
 
-export const syslogPrefix = (level: string): string => `<${SYSLOG_PRIORITY[level] ?? 6}>`
+const PREFIXES: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(SYSLOG_PRIORITY).map(([l, p]) => [l, `<${p}>`]))
+
+export const syslogPrefix = (level: string): string => PREFIXES[level] ?? '<6>'
 
 /** `auto` → pretty on a terminal, JSON otherwise. */
 export const lineFormat = (format: LogFormat, isTTY: boolean | undefined): LineFormat =>

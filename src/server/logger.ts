@@ -5,7 +5,7 @@
  * setting `logger.level` (a reload) changes every part at once.
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino'
-import { lineFormat, prefixJsonLine, prettyJsonLine, type LineFormat, type LogFormat } from './log-format.js'
+import { lineFormat, prefixJsonLine, prettyJsonLine, syslogPrefix, type LineFormat, type LogFormat } from './log-format.js'
 
 export type { Logger } from 'pino'
 export type { LogFormat } from './log-format.js'
@@ -26,8 +26,11 @@ type Destination = NodeJS.WritableStream & { isTTY?: boolean }
 export const loggerLineFormat = (format: LogFormat, destination?: Destination): LineFormat =>
   lineFormat(format, destination ? destination.isTTY === true : process.stdout.isTTY === true)
 
+/** Writes a JSON line of `level` (as pino makes them, newline included) in a logger's line format. */
+export type LineWriter = (jsonLine: string, level: string) => void
+
 /** Where each logger made by createLogger writes a finished JSON line (see lineWriterOf). */
-const lineWriters = new WeakMap<Logger, (jsonLine: string) => void>()
+const lineWriters = new WeakMap<Logger, LineWriter>()
 
 /**
  * For a logger made by createLogger: writes a JSON line made elsewhere (as
@@ -35,7 +38,7 @@ const lineWriters = new WeakMap<Logger, (jsonLine: string) => void>()
  * logger's destination, in the logger's line format, in order with its own
  * lines. Undefined for any other logger.
  */
-export const lineWriterOf = (logger: Logger): ((jsonLine: string) => void) | undefined => lineWriters.get(logger)
+export const lineWriterOf = (logger: Logger): LineWriter | undefined => lineWriters.get(logger)
 
 export const createLogger = (level: LevelWithSilent, destination?: Destination, format: LogFormat = 'auto'): Logger => {
   const lines = loggerLineFormat(format, destination)
@@ -65,7 +68,12 @@ export const createLogger = (level: LevelWithSilent, destination?: Destination, 
     },
     stream,
   )
-  lineWriters.set(logger, (jsonLine) => stream.write(streamWrite(jsonLine)))
+  lineWriters.set(
+    logger,
+    lines === 'json'
+      ? (jsonLine, level) => stream.write(syslogPrefix(level) + jsonLine)
+      : (jsonLine) => stream.write(streamWrite(jsonLine)),
+  )
   return logger
 }
 

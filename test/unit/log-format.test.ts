@@ -210,7 +210,7 @@ test('the access line made without pino is byte for byte the line pino makes, in
     await settle()
     // The same time as pino wrote, read back from its line.
     const times = viaPino.lines.map((l) => (format === 'json' ? JSON.parse(l.slice(3)).time : null))
-    records.forEach((r, i) => write!(accessJsonLine(times[i] ?? new Date().toISOString(), r)))
+    records.forEach((r, i) => write!(accessJsonLine(times[i] ?? new Date().toISOString(), r), 'info'))
     await settle()
     assert.equal(direct.lines.length, records.length)
     if (format === 'json') assert.deepEqual(direct.lines, viaPino.lines)
