@@ -2,6 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
+import { execFileSync } from 'node:child_process'
 import { createLogger, lineWriterOf, loggerLineFormat, silentLogger } from '../../src/server/logger.js'
 import {
   accessJsonLine,
@@ -228,4 +229,31 @@ test('strings in JSON lines: escaped as pino escapes them', () => {
   for (const s of ['', 'plain', 'a"b', 'a\\b', '"\\"', 'tab\there', 'nl\n', 'x'.repeat(101) + '"', 'é日本', '\u007f', '\u2028'])
     assert.equal(JSON.parse(jsonString(s)), s, s)
   assert.equal(jsonString('a"b\\c'), '"a\\"b\\\\c"')
+})
+
+test('lines from the line writer keep their place among the logger own lines, and reach the destination at exit', async () => {
+  const { logger, lines } = capture('json')
+  const write = lineWriterOf(logger)!
+  write('{"level":"info","msg":"a"}\n', 'info')
+  write('{"level":"info","msg":"b"}\n', 'info')
+  logger.warn('c')
+  write('{"level":"debug","msg":"d"}\n', 'debug')
+  await settle()
+  assert.deepEqual(
+    lines.map((l) => [l.slice(0, 3), JSON.parse(l.slice(3)).msg]),
+    [
+      ['<6>', 'a'],
+      ['<6>', 'b'],
+      ['<4>', 'c'],
+      ['<7>', 'd'],
+    ],
+  )
+  // A process that exits in the same turn as it wrote: the line is still written.
+  const script = [
+    `import { createLogger, lineWriterOf } from ${JSON.stringify(new URL('../../src/server/logger.ts', import.meta.url).href)}`,
+    `lineWriterOf(createLogger('info', undefined, 'json'))('{"level":"info","msg":"last"}\\n', 'info')`,
+    'process.exit(0)',
+  ].join('\n')
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' })
+  assert.equal(out, '<6>{"level":"info","msg":"last"}\n')
 })
