@@ -16,7 +16,7 @@ import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import type { ListenAddress } from './config.js'
 import { ListenError } from './listen-errors.js'
-import { accessWriter, requestCounter } from './access-log.js'
+import { accessWriter } from './access-log.js'
 
 export interface Listener {
   name: ListenerKind
@@ -94,7 +94,7 @@ export const requestHandler = <E extends Env>(app: Hono<E> | ServedSlot<E>, opti
   )
   const access = options.logger.child({ sub: 'access' })
   const writeAccess = accessWriter(options.logger, access)
-  const count = requestCounter(options.metrics)
+  const { metrics } = options
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now()
     const served = slot.current
@@ -103,7 +103,7 @@ export const requestHandler = <E extends Env>(app: Hono<E> | ServedSlot<E>, opti
       const ms = performance.now() - started
       const route = routeLabelOf(req)
       const bytes = req.method === 'HEAD' ? 0 : sentBytes()
-      count(route, req.method ?? '', res.statusCode, bytes, ms / 1000)
+      metrics.countRequest(route, req.method ?? '', res.statusCode, bytes, ms / 1000)
       if (served.accessLog && access.isLevelEnabled('info')) {
         const debug = access.isLevelEnabled('debug')
         writeAccess({
