@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { SecureContextOptions } from 'node:tls'
 import type { AddressInfo } from 'node:net'
-import { getRequestListener, type HttpBindings } from '@hono/node-server'
+import { getRequestListener } from '@hono/node-server'
 import type { Env, Hono } from 'hono'
 import { directRouteOf, routeLabelOf } from '../http/index.js'
 import { requestUserOf, type ListenerKind } from '../registry-api/index.js'
@@ -17,6 +17,7 @@ import type { Metrics } from './metrics.js'
 import type { ListenAddress } from './config.js'
 import { ListenError } from './listen-errors.js'
 import { accessWriter } from './access-log.js'
+import type { HttpBindings } from '@hono/node-server'
 
 export interface Listener {
   name: ListenerKind

@@ -40,27 +40,6 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
     registers: [this.registry],
   })
-  readonly blobsServed = new Counter({
-    name: 'outpost_registry_blobs_served_total',
-    help: 'Registry blob bodies sent (GET, full or partial).',
-    registers: [this.registry],
-  })
-  readonly blobBytes = new Counter({
-    name: 'outpost_registry_blob_bytes_total',
-    help: 'Registry blob body bytes requested (full or partial).',
-    registers: [this.registry],
-  })
-
-  readonly ntpPackets = new Counter({
-    name: 'outpost_ntp_packets_total',
-    help: 'SNTP datagrams received, by outcome: answered, ignored (not a client request), malformed, rate_limited.',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  })
-
-  constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'outpost_' })
-  }
 
   /** One finished request: counted in `requests`, `bytes` and `duration`. */
   countRequest(route: string, method: string, status: number, bytes: number, seconds: number): void {
@@ -89,5 +68,27 @@ export class Metrics {
           this.requests.inc({ route, method, status: s }, tally.count)
           this.bytes.inc({ route, status: s }, tally.bytes)
         }
+  }
+
+  readonly blobsServed = new Counter({
+    name: 'outpost_registry_blobs_served_total',
+    help: 'Registry blob bodies sent (GET, full or partial).',
+    registers: [this.registry],
+  })
+  readonly blobBytes = new Counter({
+    name: 'outpost_registry_blob_bytes_total',
+    help: 'Registry blob body bytes requested (full or partial).',
+    registers: [this.registry],
+  })
+
+  readonly ntpPackets = new Counter({
+    name: 'outpost_ntp_packets_total',
+    help: 'SNTP datagrams received, by outcome: answered, ignored (not a client request), malformed, rate_limited.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'outpost_' })
   }
 }
