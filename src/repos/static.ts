@@ -258,15 +258,16 @@ export const fileRoutes = (options: FilesRouterOptions): FileRoutes => {
         case 'file': {
           if (d.found.release) res.once('finish', d.found.release)
           const c = directExchange(req, res)
-          sendRepresentation(c, representationOf(d.found, d.name), directAnswers(req, res)).then(
-            (r) => (r === RESPONSE_ALREADY_SENT ? undefined : writeResponse(req, res, r)),
-            failed,
-          )
+          sendRepresentation(c, representationOf(d.found, d.name), directAnswers(req, res))
+            .then((r) => (r === RESPONSE_ALREADY_SENT ? undefined : writeResponse(req, res, r)))
+            .catch(failed)
           return true
         }
         case 'listing': {
           const c = directExchange(req, res)
-          sendListing(c, d.segments, d.match, d.dir).then((r) => writeResponse(req, res, r), failed)
+          sendListing(c, d.segments, d.match, d.dir)
+            .then((r) => writeResponse(req, res, r))
+            .catch(failed)
           return true
         }
       }

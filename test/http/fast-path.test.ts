@@ -223,3 +223,21 @@ test('the direct path cannot hide a route: every route but the file roots lies u
     JSON.stringify(catchAll.map((r) => r.method)),
   )
 })
+
+test('an unexpected failure on the direct path is answered by the app, as it would have been', async () => {
+  const get = cache.get.bind(cache)
+  cache.get = () => {
+    throw new Error('disk on fire')
+  }
+  try {
+    for (const method of ['GET', 'HEAD']) {
+      const r = await same('/a.txt', method)
+      assert.equal(r.status, 500)
+    }
+    const r = await same('/a.txt', 'GET', { Accept: 'application/json' })
+    assert.equal(r.status, 500)
+  } finally {
+    cache.get = get
+  }
+  assert.equal((await same('/a.txt')).status, 200)
+})
