@@ -29,17 +29,22 @@ export const loggerLineFormat = (format: LogFormat, destination?: Destination): 
 /** Writes a JSON line of `level` (as pino makes them, newline included) in a logger's line format. */
 export type LineWriter = (jsonLine: string, level: string) => void
 
+/** A batch of lines waits at most this long, or until it holds this much. */
+const BATCH_MS = 5
+const BATCH_CHARS = 16 * 1024
+
 /**
- * Lines from a LineWriter are gathered for the rest of the event loop's turn
- * and handed to the destination together, at the end of the turn or ahead
- * of the logger's own next line, whichever comes first, so the order of
- * lines is kept. One write per turn instead of one per line: sonic-boom
- * measures its whole pending buffer on every write, which made per-line
- * writes cost more than making the lines.
+ * Lines from a LineWriter are gathered for a few milliseconds (BATCH_MS, or
+ * until BATCH_CHARS) and handed to the destination together, or ahead of
+ * the logger's own next line, whichever comes first, so the order of lines
+ * is kept. Each write to pino's asynchronous destination is a round trip
+ * through the thread pool, and sonic-boom measures its whole pending buffer
+ * on every write: per-line writes cost more than making the lines, and
+ * under load the batches of one event-loop turn were still small.
  */
 class LineBatch {
   #pending = ''
-  #scheduled = false
+  #timer: NodeJS.Timeout | null = null
   readonly #stream: pino.DestinationStream
 
   constructor(stream: pino.DestinationStream) {
@@ -49,10 +54,9 @@ class LineBatch {
 
   add(line: string): void {
     this.#pending += line
-    if (!this.#scheduled) {
-      this.#scheduled = true
-      setImmediate(this.flush)
-    }
+    if (this.#pending.length >= BATCH_CHARS) this.flush()
+    // Not unref'd: a process does not end with a batch unwritten (process.exit is covered below).
+    else if (!this.#timer) this.#timer = setTimeout(this.flush, BATCH_MS)
   }
 
   /** What is waiting, now removed: the logger writes it ahead of its own line. */
@@ -63,7 +67,10 @@ class LineBatch {
   }
 
   readonly flush = (): void => {
-    this.#scheduled = false
+    if (this.#timer) {
+      clearTimeout(this.#timer)
+      this.#timer = null
+    }
     const pending = this.take()
     if (pending) this.#stream.write(pending)
   }
@@ -72,7 +79,13 @@ class LineBatch {
 const batches = new Set<LineBatch>()
 // Registered before any destination exists, so it runs before pino's own flush at exit.
 process.on('exit', () => {
-  for (const b of batches) b.flush()
+  for (const b of batches) {
+    try {
+      b.flush()
+    } catch {
+      // a destination already closed: nothing more can be written to it
+    }
+  }
 })
 
 /** Where each logger made by createLogger writes a finished JSON line (see lineWriterOf). */
