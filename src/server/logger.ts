@@ -43,7 +43,10 @@ const BATCH_CHARS = 16 * 1024
  * under load the batches of one event-loop turn were still small.
  */
 class LineBatch {
-  #pending = ''
+  // Kept as a list and joined once: a string grown line by line is a deep rope, which
+  // sonic-boom's Buffer.byteLength then walks slowly.
+  #lines: string[] = []
+  #chars = 0
   #timer: NodeJS.Timeout | null = null
   readonly #stream: pino.DestinationStream
 
@@ -53,16 +56,19 @@ class LineBatch {
   }
 
   add(line: string): void {
-    this.#pending += line
-    if (this.#pending.length >= BATCH_CHARS) this.flush()
+    this.#lines.push(line)
+    this.#chars += line.length
+    if (this.#chars >= BATCH_CHARS) this.flush()
     // Not unref'd: a process does not end with a batch unwritten (process.exit is covered below).
     else if (!this.#timer) this.#timer = setTimeout(this.flush, BATCH_MS)
   }
 
   /** What is waiting, now removed: the logger writes it ahead of its own line. */
   take(): string {
-    const pending = this.#pending
-    this.#pending = ''
+    if (this.#lines.length === 0) return ''
+    const pending = this.#lines.join('')
+    this.#lines = []
+    this.#chars = 0
     return pending
   }
 
