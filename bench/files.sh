@@ -21,6 +21,7 @@
 #   OUTPOST_SERVER_SENDFILE=off
 #                       Outpost copies large bodies through JavaScript (default auto: sendfile)
 #   BENCH_WRITE=1       also append the table to bench/README.md
+#   BENCH_ONLY=small    only the small-file test (the large-file rows show -)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,11 +48,18 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # --- data ----------------------------------------------------------------------------
-if [ ! -f "$DATA/.complete" ]; then
+SMALL_ONLY=0
+[ "${BENCH_ONLY:-}" = small ] && SMALL_ONLY=1
+# A tree made for the small-file test alone has no large files, and its own mark.
+MARK="$DATA/.complete"
+[ "$SMALL_ONLY" = 1 ] && [ ! -f "$MARK" ] && MARK="$DATA/.complete-small"
+if [ ! -f "$MARK" ]; then
   echo "bench: generating data in $DATA" >&2
   mkdir -p "$DATA/large"
-  head -c $((1024 * 1024 * 1024)) /dev/urandom > "$DATA/large/1g.bin"
-  head -c $((64 * 1024 * 1024)) /dev/urandom > "$DATA/large/64m.bin"
+  if [ "$SMALL_ONLY" = 0 ]; then
+    head -c $((1024 * 1024 * 1024)) /dev/urandom > "$DATA/large/1g.bin"
+    head -c $((64 * 1024 * 1024)) /dev/urandom > "$DATA/large/64m.bin"
+  fi
   node -e '
     const { mkdirSync, writeFileSync } = require("node:fs")
     const { randomBytes } = require("node:crypto")
@@ -63,10 +71,10 @@ if [ ! -f "$DATA/.complete" ]; then
       if (i < 100) mkdirSync(dir, { recursive: true })
       writeFileSync(`${dir}/f${String(i).padStart(5, "0")}.bin`, randomBytes(1024 + Math.floor(rnd() * 19 * 1024)))
     }' "$DATA"
-  touch "$DATA/.complete"
+  touch "$MARK"
 fi
 # Warm the page cache so both servers read from memory.
-cat "$DATA/large/1g.bin" "$DATA/large/64m.bin" > /dev/null
+[ "$SMALL_ONLY" = 1 ] || cat "$DATA/large/1g.bin" "$DATA/large/64m.bin" > /dev/null
 find "$DATA/small" -type f -exec cat {} + > /dev/null
 
 cat > "$WORK/rotate.lua" <<'LUA'
@@ -166,11 +174,11 @@ concurrent() { # BASE_URL CONNECTIONS → MB/s
   wrk_errors <<<"$out" >&2
   wrk_mbps <<<"$out"
 }
-small() { # BASE_URL → req/s
+small() { # BASE_URL → "req/s p99"
   local out
-  out=$(wrk -t2 -c64 -d"${DURATION}s" -s "$WORK/rotate.lua" "$1/")
+  out=$(wrk -t2 -c64 -d"${DURATION}s" --latency -s "$WORK/rotate.lua" "$1/")
   wrk_errors <<<"$out" >&2
-  wrk_rps <<<"$out"
+  echo "$(wrk_rps <<<"$out") $(awk '$1 == "99%" { print $2 }' <<<"$out")"
 }
 max() { [ "$1" -gt "$2" ] && echo "$1" || echo "$2"; }
 
@@ -194,6 +202,8 @@ start_nginx
 start_outpost
 N="http://127.0.0.1:$NGINX_PORT"
 O="http://127.0.0.1:$OUTPOST_PORT"
+R_nginx_single=- R_outpost_single=- R_nginx_c32=- R_outpost_c32=- R_nginx_c128=- R_outpost_c128=-
+if [ "$SMALL_ONLY" = 0 ]; then
 single "$N" >/dev/null; single "$O" >/dev/null # warm-up
 
 echo "bench: 1 GiB, one stream (best of 3 each, alternating)" >&2
@@ -207,25 +217,42 @@ for c in 32 128; do
   t=$(cpu_ticks "$NGINX_PID"); printf -v "R_nginx_c$c" '%s' "$(concurrent "$N" "$c")"; printf -v "C_nginx_c$c" '%s' $(($(cpu_ticks "$NGINX_PID") - t))
   t=$(cpu_ticks "$OUTPOST_PID"); printf -v "R_outpost_c$c" '%s' "$(concurrent "$O" "$c")"; printf -v "C_outpost_c$c" '%s' $(($(cpu_ticks "$OUTPOST_PID") - t))
 done
+fi
 echo "bench: small files" >&2
 # A short pass on each first: Outpost's stat cache fills as nginx's
 # open_file_cache would (off here) — steady state is what is measured.
 wrk -t2 -c64 -d3s -s "$WORK/rotate.lua" "$N/" >/dev/null
 wrk -t2 -c64 -d3s -s "$WORK/rotate.lua" "$O/" >/dev/null
-t=$(cpu_ticks "$NGINX_PID"); R_nginx_small=$(small "$N"); C_nginx_small=$(($(cpu_ticks "$NGINX_PID") - t))
-t=$(cpu_ticks "$OUTPOST_PID"); R_outpost_small=$(small "$O"); C_outpost_small=$(($(cpu_ticks "$OUTPOST_PID") - t))
+# The load generator shares the cores: its CPU (this shell's children, i.e. wrk) is measured too.
+# `times` runs in this shell (not in a $(…) subshell, which has no children of its own yet).
+child_cpu() { # → seconds of CPU used by this shell's children so far
+  times >"$WORK/times"
+  awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$WORK/times"
+}
+child_cpu >"$WORK/w0"; t=$(cpu_ticks "$NGINX_PID"); read -r R_nginx_small P_nginx_small <<<"$(small "$N")"; C_nginx_small=$(($(cpu_ticks "$NGINX_PID") - t))
+child_cpu >"$WORK/w1"; t=$(cpu_ticks "$OUTPOST_PID"); read -r R_outpost_small P_outpost_small <<<"$(small "$O")"; C_outpost_small=$(($(cpu_ticks "$OUTPOST_PID") - t))
+child_cpu >"$WORK/w2"
+W_nginx_small=$(awk '{ print $1 }' "$WORK/w0" "$WORK/w1" | awk 'NR == 1 { a = $1 } NR == 2 { print $1 - a }')
+W_outpost_small=$(awk '{ print $1 }' "$WORK/w1" "$WORK/w2" | awk 'NR == 1 { a = $1 } NR == 2 { print $1 - a }')
 R_nginx_rss=$(peak_rss "$NGINX_PID")
 R_outpost_rss=$(peak_rss "$OUTPOST_PID")
 
 # CPU seconds per GiB sent (3 GiB per server), CPU µs per small request.
 per_gib() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz / 3 }'; }
 per_req() { awk -v t="$1" -v hz="$HZ" -v r="$2" -v d="$DURATION" 'BEGIN { if (r > 0) printf "%.0f", t / hz * 1e6 / (r * d); else print "-" }'; }
-U_nginx_single=$(per_gib "$C_nginx_single"); U_outpost_single=$(per_gib "$C_outpost_single")
+U_nginx_single=-; U_outpost_single=-
+[ "$SMALL_ONLY" = 0 ] && { U_nginx_single=$(per_gib "$C_nginx_single"); U_outpost_single=$(per_gib "$C_outpost_single"); }
+# wrk's own CPU µs per request, in each server's run.
+wrk_per_req() { awk -v c="$1" -v r="$2" -v d="$DURATION" 'BEGIN { if (r > 0) printf "%.0f", c * 1e6 / (r * d); else print "-" }'; }
+V_nginx_small=$(wrk_per_req "$W_nginx_small" "$R_nginx_small"); V_outpost_small=$(wrk_per_req "$W_outpost_small" "$R_outpost_small")
 U_nginx_small=$(per_req "$C_nginx_small" "$R_nginx_small"); U_outpost_small=$(per_req "$C_outpost_small" "$R_outpost_small")
 # … and per GiB sent by a wrk run (MiB/s × seconds).
 per_gib_wrk() { awk -v t="$1" -v hz="$HZ" -v m="$2" -v d="$DURATION" 'BEGIN { if (m > 0) printf "%.2f", t / hz / (m * d / 1024); else print "-" }'; }
-U_nginx_c32=$(per_gib_wrk "$C_nginx_c32" "$R_nginx_c32"); U_outpost_c32=$(per_gib_wrk "$C_outpost_c32" "$R_outpost_c32")
-U_nginx_c128=$(per_gib_wrk "$C_nginx_c128" "$R_nginx_c128"); U_outpost_c128=$(per_gib_wrk "$C_outpost_c128" "$R_outpost_c128")
+U_nginx_c32=-; U_outpost_c32=-; U_nginx_c128=-; U_outpost_c128=-
+if [ "$SMALL_ONLY" = 0 ]; then
+  U_nginx_c32=$(per_gib_wrk "$C_nginx_c32" "$R_nginx_c32"); U_outpost_c32=$(per_gib_wrk "$C_outpost_c32" "$R_outpost_c32")
+  U_nginx_c128=$(per_gib_wrk "$C_nginx_c128" "$R_nginx_c128"); U_outpost_c128=$(per_gib_wrk "$C_outpost_c128" "$R_outpost_c128")
+fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "-" }'; }
 
@@ -244,8 +271,9 @@ TABLE="$(cat <<EOF
 
 CPU cost, which background load does not skew: CPU seconds per GiB sent, one stream / 32 / 128
 concurrent: nginx $U_nginx_single / $U_nginx_c32 / $U_nginx_c128, Outpost $U_outpost_single / $U_outpost_c32 / $U_outpost_c128;
-small files, CPU µs per request: nginx $U_nginx_small, Outpost $U_outpost_small. Outpost access log:
-\`--log-level $OUTPOST_LOG\`; node flags: \`${OUTPOST_NODE_FLAGS:-none}\`; server.sendfile: \`${OUTPOST_SERVER_SENDFILE:-auto}\`.
+small files, CPU µs per request: nginx $U_nginx_small, Outpost $U_outpost_small (wrk itself: $V_nginx_small and $V_outpost_small); small files p99: nginx
+$P_nginx_small, Outpost $P_outpost_small. Outpost access log: \`--log-level $OUTPOST_LOG\`;
+node flags: \`${OUTPOST_NODE_FLAGS:-none}\`; server.sendfile: \`${OUTPOST_SERVER_SENDFILE:-auto}\`.
 Load average at the end: $LOAD.
 EOF
 )"

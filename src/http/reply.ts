@@ -48,9 +48,12 @@ export class HttpError extends HTTPException {
 
 const reasonOf = (status: number): string => STATUS_CODES[status] ?? 'Error'
 
+/** The body of a text reply: `404 Not Found\n`, or `404 <message>\n`. */
+export const textLine = (status: number, message?: string): string => `${status} ${message || reasonOf(status)}\n`
+
 /** `404 Not Found\n`, or `404 <message>\n`. */
 export const textReply = (status: number, message?: string, headers: Record<string, string> = {}): Response =>
-  new Response(`${status} ${message || reasonOf(status)}\n`, {
+  new Response(textLine(status, message), {
     status,
     headers: { 'Content-Type': 'text/plain; charset=utf-8', ...headers },
   })

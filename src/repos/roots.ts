@@ -21,6 +21,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fdReader, type FileReader } from '../http/index.js'
+import { BodyBuffers } from './body-buffers.js'
 import { etagFor, type FileCache, type FileEntry, type WatchToken } from './file-cache.js'
 import { isInside, prefixSegments, startsWithSegments } from './safe-path.js'
 
@@ -71,10 +72,15 @@ export const matchRoot = (roots: readonly MountedRoot[], segments: readonly stri
   return null
 }
 
-/** What `locate` found. A file comes with its bytes or an open reader, never neither. */
+/**
+ * What `locate` found. A file comes with its bytes or an open reader, never
+ * neither. Bytes read for this request only (not cached) may sit in a reused
+ * buffer: `release` gives it back, to be called once the response that sent
+ * them has finished (never before: the socket may still be writing them).
+ */
 export type Located =
-  | { kind: 'file'; entry: FileEntry; body: Buffer; handle?: undefined }
-  | { kind: 'file'; entry: FileEntry; body?: undefined; handle: FileReader }
+  | { kind: 'file'; entry: FileEntry; body: Buffer; handle?: undefined; release?: () => void }
+  | { kind: 'file'; entry: FileEntry; body?: undefined; handle: FileReader; release?: undefined }
   | { kind: 'dir'; entry: FileEntry }
 
 const NOT_THERE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EACCES', 'EPERM', 'ENXIO', 'EISDIR'])
@@ -94,9 +100,7 @@ const openQuiet = (path: string): number | null => {
   }
 }
 
-const readWholeSync = (fd: number, size: number): Buffer => {
-  // allocUnsafeSlow: a cached body must not pin a shared 8 KiB pool slab.
-  const buf = Buffer.allocUnsafeSlow(size)
+const readInto = (fd: number, buf: Buffer, size: number): Buffer => {
   let done = 0
   while (done < size) {
     const n = readSync(fd, buf, done, size - done, done)
@@ -106,6 +110,9 @@ const readWholeSync = (fd: number, size: number): Buffer => {
   return buf
 }
 
+// allocUnsafeSlow: a cached body must not pin a shared 8 KiB pool slab.
+const readWholeSync = (fd: number, size: number): Buffer => readInto(fd, Buffer.allocUnsafeSlow(size), size)
+
 const sameFile = (st: Stats, e: FileEntry): boolean => st.ino === e.ino && st.size === e.size && Math.floor(st.mtimeMs) === e.mtimeMs
 
 export interface RootsOptions {
@@ -114,6 +121,8 @@ export interface RootsOptions {
   cache: FileCache
   /** Bodies up to this size are read whole by `locate` (the caller sends them as bytes). */
   smallBodyLimit: number
+  /** Reused buffers for bodies read for one response (a private set by default). */
+  buffers?: BodyBuffers
 }
 
 /** The mounted roots with their resolver. */
@@ -122,6 +131,7 @@ export class FileRoots {
   readonly symlinks: SymlinkPolicy
   readonly cache: FileCache
   readonly smallBodyLimit: number
+  readonly buffers: BodyBuffers
   #real = new Map<number, string>()
 
   constructor(options: RootsOptions) {
@@ -129,6 +139,20 @@ export class FileRoots {
     this.symlinks = options.symlinks
     this.cache = options.cache
     this.smallBodyLimit = options.smallBodyLimit
+    this.buffers = options.buffers ?? new BodyBuffers({ largest: options.smallBodyLimit })
+  }
+
+  /** A small file's bytes for this one response: in a reused buffer when there is a class for its size. */
+  #readForResponse(fd: number, entry: FileEntry): Located {
+    const pooled = this.buffers.take(entry.size)
+    if (!pooled) return { kind: 'file', entry, body: readWholeSync(fd, entry.size) }
+    try {
+      readInto(fd, pooled.bytes, entry.size)
+    } catch (err) {
+      pooled.release()
+      throw err
+    }
+    return { kind: 'file', entry, body: pooled.bytes, release: pooled.release }
   }
 
   match(segments: readonly string[]): RootMatch | null {
@@ -193,7 +217,7 @@ export class FileRoots {
         try {
           const st = fstatSync(fd)
           if (st.isFile() && sameFile(st, hit)) {
-            if (hit.size <= this.smallBodyLimit) return { kind: 'file', entry: hit, body: readWholeSync(fd, hit.size) }
+            if (hit.size <= this.smallBodyLimit) return this.#readForResponse(fd, hit)
             keepOpen = true
             return { kind: 'file', entry: hit, handle: fdReader(fd) }
           }
@@ -226,7 +250,7 @@ export class FileRoots {
         cache.refresh(key, now)
         if (old.kind === 'dir') return { kind: 'dir', entry: old }
         if (old.body) return { kind: 'file', entry: old, body: old.body }
-        if (old.size <= this.smallBodyLimit) return { kind: 'file', entry: old, body: readWholeSync(fd, old.size) }
+        if (old.size <= this.smallBodyLimit) return this.#readForResponse(fd, old)
         keepOpen = true
         return { kind: 'file', entry: old, handle: fdReader(fd) }
       }
@@ -247,10 +271,16 @@ export class FileRoots {
       }
       if (!st.isFile()) return null
       if (st.size <= this.smallBodyLimit) {
-        const body = cache.reusableBody(key, st.ino, st.size, mtimeMs) ?? readWholeSync(fd, st.size)
-        if (cache.admitsBody(body.length)) entry.body = body
+        const kept = cache.reusableBody(key, st.ino, st.size, mtimeMs)
+        if (kept || cache.admitsBody(st.size)) {
+          const body = kept ?? readWholeSync(fd, st.size)
+          entry.body = body
+          cache.put(key, entry, tokens)
+          return { kind: 'file', entry, body }
+        }
+        // Not cached: the bytes serve this response only.
         cache.put(key, entry, tokens)
-        return { kind: 'file', entry, body }
+        return this.#readForResponse(fd, entry)
       }
       cache.put(key, entry, tokens)
       keepOpen = true

@@ -17,9 +17,9 @@ import {
   type CredentialCheck,
   type ListenerBinding,
 } from '../registry-api/index.js'
-import { errorReply, HttpError, labelRoute } from '../http/index.js'
+import { errorReply, HttpError, labelRoute, setDirectRoute } from '../http/index.js'
 import { HTTPException } from 'hono/http-exception'
-import { filesRouter, type FileCache } from '../repos/index.js'
+import { fileRoutes, type FileCache } from '../repos/index.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import type { ServedLayout } from './layout.js'
@@ -213,16 +213,17 @@ export const createApp = (options: AppOptions): Hono<Env> => {
   )
 
   // Last: every path the routes above did not take may be a file.
-  app.route(
-    '/',
-    filesRouter({
-      roots: layout.filesRoots,
-      symlinks: layout.filesSymlinks,
-      logger: logger.child({ sub: 'files' }),
-      reserved: BUILT_IN_PATHS,
-      ...(options.fileCache ? { cache: options.fileCache } : {}),
-    }),
-  )
+  const files = fileRoutes({
+    roots: layout.filesRoots,
+    symlinks: layout.filesSymlinks,
+    logger: logger.child({ sub: 'files' }),
+    reserved: BUILT_IN_PATHS,
+    ...(options.fileCache ? { cache: options.fileCache } : {}),
+  })
+  app.route('/', files.router)
+  // The listeners try the file roots' direct route before the app: it takes
+  // only paths outside BUILT_IN_PATHS, which every route above lies under.
+  setDirectRoute(app, files.direct)
 
   const allowed = allowedMethods(app)
   app.notFound((c) => {

@@ -28,7 +28,8 @@ export const rawRequest = (
     socket.on('connect', () => {
       const lines = [
         `${method} ${target} ${version}`,
-        `Host: ${hostPort}`,
+        // A Host among the extra headers replaces this one.
+        ...(Object.keys(extraHeaders).some((k) => k.toLowerCase() === 'host') ? [] : [`Host: ${hostPort}`]),
         'Connection: close',
         ...Object.entries(extraHeaders).map(([k, v]) => `${k}: ${v}`),
         '',

@@ -2,8 +2,19 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
-import { createLogger, loggerLineFormat } from '../../src/server/logger.js'
-import { jsonRecordLine, lineFormat, logFormatOf, prefixJsonLine, prettyLine, syslogPrefix } from '../../src/server/log-format.js'
+import { execFileSync } from 'node:child_process'
+import { createLogger, lineWriterOf, loggerLineFormat, silentLogger } from '../../src/server/logger.js'
+import {
+  accessJsonLine,
+  jsonRecordLine,
+  jsonString,
+  lineFormat,
+  logFormatOf,
+  prefixJsonLine,
+  prettyLine,
+  syslogPrefix,
+  type AccessFields,
+} from '../../src/server/log-format.js'
 import { loadConfig } from '../../src/server/config.js'
 
 /** A logger writing into an array of lines. */
@@ -19,7 +30,8 @@ const capture = (format: 'json' | 'pretty' | 'auto', level: Parameters<typeof cr
   return { logger: createLogger(level, sink, format), lines }
 }
 
-const settle = () => new Promise((r) => setImmediate(r))
+// Past the line writer's batching (5 ms) too.
+const settle = () => new Promise((r) => setTimeout(r, 20))
 
 test('JSON lines start with the syslog priority of their level: <7> trace and debug, <6> info, <4> warn, <3> error, <2> fatal', async () => {
   const { logger, lines } = capture('json')
@@ -171,4 +183,78 @@ test('credentials stay redacted in both formats', async () => {
     assert.doesNotMatch(lines.join('\n'), /YWxp/)
     assert.match(lines.join('\n'), /\[redacted\]/)
   }
+})
+
+test('the access line made without pino is byte for byte the line pino makes, in both formats', async () => {
+  const records: AccessFields[] = [
+    { method: 'GET', path: '/a.txt', status: 200, bytes: 13, ms: 0.3, client: '127.0.0.1', listener: 'http' },
+    { method: 'HEAD', path: '/v2/x/manifests/1.0', status: 404, bytes: 0, ms: 12, client: '::ffff:10.0.0.7' },
+    { method: 'GET', path: '/a b"c\\d', status: 206, bytes: 1, ms: 1234.5, client: undefined, user: 'alice', aborted: true },
+    { method: 'GET', path: '/x\u0001y\t', status: 200, bytes: 0, ms: 0, client: '::1', route: 'files', ua: 'curl/8.0 "quoted"' },
+    {
+      method: 'GET',
+      path: `/${'long/'.repeat(40)}é日本`,
+      status: 500,
+      bytes: 2 ** 40,
+      ms: 0.1,
+      client: '::1',
+      listener: 'push',
+      ua: '\u00e9\u00ff',
+    },
+    { method: undefined, path: '/', status: 200, bytes: 7, ms: Number.NaN, client: 'x', listener: undefined, route: 'other' },
+  ]
+  for (const format of ['json', 'pretty'] as const) {
+    const viaPino = capture(format)
+    const direct = capture(format)
+    const write = lineWriterOf(direct.logger)
+    assert.ok(write, 'createLogger registers a line writer')
+    for (const r of records) viaPino.logger.child({ sub: 'access' }).info(r, 'request')
+    await settle()
+    // The same time as pino wrote, read back from its line.
+    const times = viaPino.lines.map((l) => (format === 'json' ? JSON.parse(l.slice(3)).time : null))
+    records.forEach((r, i) => write!(accessJsonLine(times[i] ?? new Date().toISOString(), r), 'info'))
+    await settle()
+    assert.equal(direct.lines.length, records.length)
+    if (format === 'json') assert.deepEqual(direct.lines, viaPino.lines)
+    // Pretty lines: the same but for the clock, which is the moment of writing.
+    else
+      assert.deepEqual(
+        direct.lines.map((l) => l.slice(12)),
+        viaPino.lines.map((l) => l.slice(12)),
+      )
+  }
+  assert.equal(lineWriterOf(silentLogger()), undefined)
+})
+
+test('strings in JSON lines: escaped as pino escapes them', () => {
+  for (const s of ['', 'plain', 'a"b', 'a\\b', '"\\"', 'tab\there', 'nl\n', 'x'.repeat(101) + '"', 'é日本', '\u007f', '\u2028'])
+    assert.equal(JSON.parse(jsonString(s)), s, s)
+  assert.equal(jsonString('a"b\\c'), '"a\\"b\\\\c"')
+})
+
+test('lines from the line writer keep their place among the logger own lines, and reach the destination at exit', async () => {
+  const { logger, lines } = capture('json')
+  const write = lineWriterOf(logger)!
+  write('{"level":"info","msg":"a"}\n', 'info')
+  write('{"level":"info","msg":"b"}\n', 'info')
+  logger.warn('c')
+  write('{"level":"debug","msg":"d"}\n', 'debug')
+  await settle()
+  assert.deepEqual(
+    lines.map((l) => [l.slice(0, 3), JSON.parse(l.slice(3)).msg]),
+    [
+      ['<6>', 'a'],
+      ['<6>', 'b'],
+      ['<4>', 'c'],
+      ['<7>', 'd'],
+    ],
+  )
+  // A process that exits in the same turn as it wrote: the line is still written.
+  const script = [
+    `import { createLogger, lineWriterOf } from ${JSON.stringify(new URL('../../src/server/logger.ts', import.meta.url).href)}`,
+    `lineWriterOf(createLogger('info', undefined, 'json'))('{"level":"info","msg":"last"}\\n', 'info')`,
+    'process.exit(0)',
+  ].join('\n')
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' })
+  assert.equal(out, '<6>{"level":"info","msg":"last"}\n')
 })

@@ -93,3 +93,21 @@ test('isInside does not take a sibling with the same prefix for a child', () => 
   assert.ok(!isInside('/srv/root', '/srv'))
   assert.ok(isInside('/', '/etc'))
 })
+
+test('plain paths (no escape, no backslash, no control) parse as their fully escaped spelling does', () => {
+  const alphabet = "abcXYZ019-._~!$&'()*+,;=:@/"
+  let seed = 7
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n
+  const escapeAll = (p: string) =>
+    p
+      .split('/')
+      .map((s) => [...s].map((ch) => `%${ch.charCodeAt(0).toString(16).padStart(2, '0')}`).join(''))
+      .join('/')
+  const samples = ['/', '/a', '/a/', '//a//b/', '/./a/.', '/..', '/a/../b', '/...', '/a/' + 'x'.repeat(255), '/a/' + 'x'.repeat(256) + '/b']
+  for (let i = 0; i < 2000; i++) samples.push('/' + Array.from({ length: rnd(30) }, () => alphabet[rnd(alphabet.length)]).join(''))
+  for (const p of samples) {
+    for (const target of [p, `${p}?q=1&r=%zz`]) {
+      assert.deepEqual(parseRequestPath(target), parseRequestPath(escapeAll(p)), target)
+    }
+  }
+})
