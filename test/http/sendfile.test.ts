@@ -340,8 +340,10 @@ describe('large bodies by sendfile and by JavaScript', () => {
         const base = await steadyFdCount()
         // More slow readers than the engine has threads, each at about 16 KiB/s.
         slow = Array.from({ length: 6 }, (_, i) => slowReader(s.hostPort, i % 2 ? '/big.bin' : blobPath()))
-        await sleep(500)
-        if (mode === 'auto') assert.ok(sendfileStats().active >= 6, `${sendfileStats().active} transfers waiting`)
+        // Every slow reader has its body under way (by sendfile: six transfers waiting in the engine's epoll).
+        const underWay = () => slow.every((r) => r.received() > 0) && (mode === 'off' || sendfileStats().active >= 6)
+        for (let i = 0; i < 300 && !underWay(); i++) await sleep(50)
+        assert.ok(underWay(), `slow readers under way: ${slow.map((r) => r.received())}, ${sendfileStats().active} transfers`)
         const started = Date.now()
         const [file, blob] = await Promise.all([get(`${s.url}/big.bin`), get(`${s.url}${blobPath()}`)])
         const ms = Date.now() - started
@@ -411,6 +413,8 @@ describe('large bodies by sendfile and by JavaScript', () => {
         file,
         [
           `data_dir: ${join(dir, 'reload-data')}`,
+          // The reload applies log_level to the logger: keep it silent.
+          'log_level: silent',
           'listen: { http: "127.0.0.1:0", https: off, push: off, ntp: off }',
           `files: { roots: [${files}] }`,
           `server: { sendfile: ${sendfile} }`,

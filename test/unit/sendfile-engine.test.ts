@@ -36,9 +36,15 @@ const engine = loadEngine()
 const outcomes = new Map<number, (o: { sent: number; error: number }) => void>()
 const outcomeOf = (id: number): Promise<{ sent: number; error: number }> => new Promise((resolve) => outcomes.set(id, resolve))
 const fdCount = (): number => readdirSync('/proc/self/fd').length
-/** The descriptor count once closes in flight have landed (up to 2 s). */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Waits (up to 10 s: the machine may be loaded) until the engine has sent part of each transfer. */
+const underWay = async (ids: number[], total: number): Promise<void> => {
+  const partly = () => ids.every((id) => engine.progress(id) > 0 && engine.progress(id) < total)
+  for (let i = 0; i < 200 && !partly(); i++) await sleep(50)
+}
+/** The descriptor count once closes in flight have landed (up to 5 s). */
 const fdCountBackTo = async (base: number): Promise<number> => {
-  for (let i = 0; i < 40 && fdCount() !== base; i++) await new Promise((r) => setTimeout(r, 50))
+  for (let i = 0; i < 100 && fdCount() !== base; i++) await sleep(50)
   return fdCount()
 }
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -147,7 +153,7 @@ test('a slow reader holds no thread: other transfers finish while it waits', asy
     return engine.send(fdOf(srv), fd, 0, data.length)
   })
   // Each fills its socket's buffers and waits for EPOLLOUT.
-  await new Promise((r) => setTimeout(r, 300))
+  await underWay(ids, data.length)
   for (const id of ids) {
     const p = engine.progress(id)
     assert.ok(p > 0 && p < data.length, `progress ${p}`)
@@ -180,9 +186,9 @@ test('the socket closed by Node mid-transfer: the duplicate keeps no stale descr
   const fd = openSync(path, 'r')
   const id = engine.send(fdOf(srv), fd, 0, data.length)
   closeSync(fd)
-  await new Promise((r) => setTimeout(r, 100))
+  await underWay([id], data.length)
   srv.destroy()
-  await new Promise((r) => setTimeout(r, 50))
+  await sleep(50)
   // The engine's duplicate still holds the connection (and its number is its own).
   assert.ok(engine.progress(id) > 0)
   assert.ok(engine.cancel(id) > 0)
@@ -199,7 +205,7 @@ test('a peer that resets ends the transfer with ECONNRESET or EPIPE', async () =
   const id = engine.send(fdOf(srv), fd, 0, data.length)
   closeSync(fd)
   const outcome = outcomeOf(id)
-  await new Promise((r) => setTimeout(r, 100))
+  await underWay([id], data.length)
   client.resetAndDestroy()
   const { sent, error } = await outcome
   assert.ok([constants.errno.ECONNRESET, constants.errno.EPIPE].includes(error), `error ${error}`)
