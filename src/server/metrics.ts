@@ -1,5 +1,6 @@
 /** Prometheus metrics: requests and bytes by route and status, blobs served. */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client'
+import { RouteHistogram } from './route-histogram.js'
 
 /** Requests of one route, method and status not yet added to the counters. */
 interface RequestTally {
@@ -17,8 +18,6 @@ export class Metrics {
    * which builds and looks up a label key, become two Map lookups.
    */
   #pending = new Map<string, Map<string, Map<number, RequestTally>>>()
-  /** The duration histogram's label set per route, made once. */
-  #routeLabels = new Map<string, { route: string }>()
   readonly requests: Counter<'route' | 'method' | 'status'> = new Counter({
     name: 'outpost_http_requests_total',
     help: 'HTTP requests completed, by route, method and status.',
@@ -33,10 +32,9 @@ export class Metrics {
     registers: [this.registry],
     collect: () => this.#addPending(),
   })
-  readonly duration = new Histogram({
+  readonly duration = new RouteHistogram({
     name: 'outpost_http_request_duration_seconds',
     help: 'Time from request to last byte, by route.',
-    labelNames: ['route'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
     registers: [this.registry],
   })
@@ -52,9 +50,7 @@ export class Metrics {
       tally.count++
       tally.bytes += bytes
     } else byStatus.set(status, { count: 1, bytes })
-    let labels = this.#routeLabels.get(route)
-    if (!labels) this.#routeLabels.set(route, (labels = { route }))
-    this.duration.observe(labels, seconds)
+    this.duration.observeRoute(route, seconds)
   }
 
   #addPending(): void {
