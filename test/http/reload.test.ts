@@ -124,6 +124,8 @@ describe('reload: the config file read again while serving', () => {
       'files:',
       '  roots: [/a=a, /b=b]',
     ])
+    // The two requests' access lines are handed on once per event-loop turn: let them arrive first.
+    await settle()
     out = ''
     const result = await running.reload(load)
     assert.deepEqual(result, { applied: true, changed: ['log_level', 'log.access', 'registry.mappings', 'files.roots'] })
